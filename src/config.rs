@@ -1,0 +1,95 @@
+//! Configuration from the environment, each setting with a `--flag` twin (clap lists both in
+//! `aqm --help`). Secrets are wrapped so they never reach a log line.
+
+use clap::Args;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// PostgreSQL server to use. When unset, aqm runs its own cluster in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
+
+    /// Address and port the web server listens on.
+    #[arg(
+        long = "bind",
+        env = "AQM_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Public address of the service, used in links sent by email and for origin checks.
+    /// Defaults to http://<bind>.
+    #[arg(long, env = "AQM_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Folder for the embedded database, stored files and written mail.
+    #[arg(long, env = "AQM_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Folder of criteria frameworks (<framework>/<version>.toml).
+    #[arg(
+        long,
+        env = "AQM_CRITERIA_DIR",
+        default_value = "criteria",
+        global = true
+    )]
+    pub criteria_dir: PathBuf,
+
+    /// Folder of the stylesheets, scripts and images served under /static.
+    #[arg(long, env = "AQM_STATIC_DIR", default_value = "static", global = true)]
+    pub static_dir: PathBuf,
+}
+
+impl Config {
+    /// The base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+/// A value that must not be printed: Debug and Display show it redacted.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("postgres://u:hunter2@db/aqm");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,65 @@
+//! The one error type handlers return. Internals are logged with the request's span; people see a
+//! plain page. Another tenant's or school's id is simply `NotFound`.
+
+use crate::layout::Layout;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub message: &'static str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, heading, message) = match &self {
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.",
+            ),
+            AppError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                server_error()
+            }
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                server_error()
+            }
+        };
+        let page = ErrorPage {
+            layout: Layout::default(),
+            heading,
+            message,
+        };
+        (status, page).into_response()
+    }
+}
+
+fn server_error() -> (StatusCode, &'static str, &'static str) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you saved before this page appeared has been lost.",
+    )
+}
+
+/// The answer for any address no route matches.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,72 @@
+//! Pages anyone may read without signing in: the home page, the criteria of every framework
+//! version, the accessibility statement.
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::framework::{Block, Framework};
+use crate::layout::Layout;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use std::sync::Arc;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public/home.html")]
+pub struct HomePage {
+    layout: Layout,
+    frameworks: Vec<Arc<Framework>>,
+}
+
+pub async fn get_home(State(state): State<AppState>) -> HomePage {
+    HomePage {
+        layout: Layout::public("/"),
+        frameworks: state.catalogue.all().cloned().collect(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public/frameworks.html")]
+pub struct FrameworksPage {
+    layout: Layout,
+    frameworks: Vec<Arc<Framework>>,
+}
+
+pub async fn get_frameworks(State(state): State<AppState>) -> FrameworksPage {
+    FrameworksPage {
+        layout: Layout::public("/frameworks"),
+        frameworks: state.catalogue.all().cloned().collect(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public/framework.html")]
+pub struct FrameworkPage {
+    layout: Layout,
+    fw: Arc<Framework>,
+}
+
+pub async fn get_framework(
+    State(state): State<AppState>,
+    Path((key, version)): Path<(String, String)>,
+) -> Result<FrameworkPage, AppError> {
+    let fw = state
+        .catalogue
+        .get(&key, &version)
+        .ok_or(AppError::NotFound)?;
+    Ok(FrameworkPage {
+        layout: Layout::public("/frameworks"),
+        fw,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public/accessibility.html")]
+pub struct AccessibilityPage {
+    layout: Layout,
+}
+
+pub async fn get_accessibility() -> AccessibilityPage {
+    AccessibilityPage {
+        layout: Layout::public("/accessibility"),
+    }
+}

@@ -1,0 +1,212 @@
+//! The `aqm` binary itself: start-up errors are one line naming the file and the problem, and the
+//! embedded default database is created once, reused, and never left running.
+
+use crate::helpers::{criteria_dir, fresh_database, manifest_dir, temp_dir, url};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn aqm() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aqm"));
+    cmd.current_dir(manifest_dir())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `aqm` to completion and returns its exit code and the lines it wrote to stderr.
+fn run_to_failure(cmd: &mut Command) -> (i32, Vec<String>) {
+    let out = cmd.output().expect("aqm runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code().unwrap_or(-1),
+        stderr.lines().map(str::to_string).collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_broken_criteria_file_stops_the_server_with_one_line() {
+    let dir = temp_dir("criteria");
+    std::fs::create_dir_all(dir.join("laqm")).unwrap();
+    let original = std::fs::read_to_string(criteria_dir().join("laqm/v1.toml")).unwrap();
+    let file = dir.join("laqm/v1.toml");
+    std::fs::write(&file, original.replacen("gold = ", "platinum = ", 1)).unwrap();
+    let (code, lines) = run_to_failure(
+        aqm()
+            .env("AQM_CRITERIA_DIR", &dir)
+            .env("AQM_DATA_DIR", temp_dir("data")),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "aqm: {}: strand \"1.1\" has a statement at unknown level \"platinum\"",
+            file.display()
+        )),
+        "{}",
+        lines[0]
+    );
+}
+
+#[tokio::test]
+async fn a_changed_recorded_version_stops_the_server_with_one_line() {
+    let database = fresh_database().await;
+    let data = temp_dir("data");
+    // First start records v1 (and would serve: stop it as soon as it listens).
+    let mut first = spawn_server(
+        aqm()
+            .env("DATABASE_URL", url(&database))
+            .env("AQM_DATA_DIR", &data),
+        free_port(),
+    );
+    stop(&mut first.child);
+
+    let dir = temp_dir("criteria");
+    std::fs::create_dir_all(dir.join("laqm")).unwrap();
+    let original = std::fs::read_to_string(criteria_dir().join("laqm/v1.toml")).unwrap();
+    let file = dir.join("laqm/v1.toml");
+    std::fs::write(&file, original.replacen("Introduction", "Intro", 1)).unwrap();
+    let (code, lines) = run_to_failure(
+        aqm()
+            .env("DATABASE_URL", url(&database))
+            .env("AQM_CRITERIA_DIR", &dir)
+            .env("AQM_DATA_DIR", &data),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "aqm: {}: framework laqm v1 was recorded with different content",
+            file.display()
+        )),
+        "{}",
+        lines[0]
+    );
+}
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+/// Starts `aqm` and waits until it says it is serving.
+fn spawn_server(cmd: &mut Command, port: u16) -> Server {
+    let mut child = cmd
+        .env("AQM_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("aqm starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("aqm is serving") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("aqm says it is serving");
+    Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn stop(child: &mut Child) -> i32 {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    child.wait().unwrap().code().unwrap_or(-1)
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks whether the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn postmaster_pid(data: &Path) -> i32 {
+    std::fs::read_to_string(data.join("postgres/postmaster.pid"))
+        .expect("the cluster runs")
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+async fn first_loaded_at(data: &Path) -> String {
+    let url = format!(
+        "postgres://postgres@localhost:5432/aqm?host={}",
+        data.canonicalize().unwrap().join("run").display()
+    );
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT first_loaded_at::text FROM framework_version WHERE version = 'v1'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_embedded_database_is_created_reused_and_stopped() {
+    let data = temp_dir("embedded");
+    let mut run = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    let page = reqwest::get(format!("{}/frameworks/laqm/v1", run.address))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let health = reqwest::get(format!("{}/healthz", run.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = postmaster_pid(&data);
+    let recorded = first_loaded_at(&data).await;
+    let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(stop(&mut run.child), 0, "a clean stop exits 0");
+    assert!(!alive(pid), "the cluster stopped with the server");
+    assert!(!data.join("postgres/postmaster.pid").exists());
+
+    // Second run: the same cluster and the same data.
+    let mut run = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    assert_eq!(
+        first_loaded_at(&data).await,
+        recorded,
+        "data persists between runs"
+    );
+    let again = std::fs::metadata(data.join("postgres/PG_VERSION"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(version_file, again, "initdb ran only once");
+
+    // Even when the server is killed outright, the cluster does not outlive it.
+    let pid = postmaster_pid(&data);
+    run.child.kill().unwrap();
+    run.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the cluster outlived a killed server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary: the real application against real PostgreSQL (the managed
+//! cluster, or the server of DATABASE_URL), a fresh database per test, and real headless Chromium
+//! for the browser tests.
+
+mod browser;
+mod embedded;
+mod helpers;
+mod public_pages;
+mod webdriver;

@@ -1,0 +1,171 @@
+//! A small WebDriver client for Debian's chromium-driver, and the axe-core accessibility check.
+//! One chromedriver serves the whole test run; each test opens its own browser session.
+
+use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// WCAG 2.2 A and AA, the level UK public sector bodies must meet.
+const AXE_TAGS: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+static DRIVER: OnceLock<String> = OnceLock::new();
+
+fn driver_url() -> &'static str {
+    DRIVER.get_or_init(|| {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+            "browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(CHROMEDRIVER);
+        cmd.arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl only; the driver ends with the test run.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        // The death signal follows the spawning thread, so spawn from one that outlives the run.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut child = cmd.spawn().expect("chromedriver starts");
+            tx.send(()).unwrap();
+            let _ = child.wait();
+        });
+        rx.recv().unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        url
+    })
+}
+
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    /// A new headless Chromium with a fresh profile.
+    pub async fn start() -> Browser {
+        let http = reqwest::Client::new();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run", "--window-size=1280,900"]
+            }
+        }}});
+        let resp: Value = http
+            .post(format!("{}/session", driver_url()))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .unwrap();
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {resp}"))
+            .to_string();
+        let browser = Browser { http, session };
+        browser
+            .command("timeouts", json!({"script": 60000, "pageLoad": 30000}))
+            .await;
+        browser
+    }
+
+    async fn command(&self, path: &str, body: Value) -> Value {
+        let resp: Value = self
+            .http
+            .post(format!("{}/session/{}/{path}", driver_url(), self.session))
+            .json(&body)
+            .send()
+            .await
+            .expect("webdriver command")
+            .json()
+            .await
+            .unwrap();
+        if let Some(err) = resp["value"].get("error") {
+            panic!(
+                "webdriver {path} failed: {err} {}",
+                resp["value"]["message"]
+            );
+        }
+        resp["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.command("url", json!({ "url": url })).await;
+    }
+
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.command("window/rect", json!({"width": width, "height": height}))
+            .await;
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
+    pub async fn eval(&self, script: &str, args: Value) -> Value {
+        self.command("execute/sync", json!({"script": script, "args": args}))
+            .await
+    }
+
+    /// Runs an asynchronous script: it calls `arguments[arguments.length - 1]` with its result.
+    pub async fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.command("execute/async", json!({"script": script, "args": args}))
+            .await
+    }
+
+    /// The WCAG 2.2 A/AA violations axe-core finds on the current page, one line each.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = include_str!("../browser/axe.min.js");
+        self.eval(&format!("{axe}\nreturn true;"), json!([])).await;
+        let result = self
+            .eval_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})
+                    .then(r => done(r.violations.map(v =>
+                        v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                        v.nodes.map(n => n.target.join(' ')).join(', '))))
+                    .catch(e => done(['axe failed: ' + e]));",
+                json!([AXE_TAGS]),
+            )
+            .await;
+        result
+            .as_array()
+            .expect("axe returns a list")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub async fn quit(self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", driver_url(), self.session))
+            .send()
+            .await;
+    }
+}
