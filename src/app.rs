@@ -2,6 +2,7 @@
 //! every request passes, and serving with graceful shutdown.
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::framework::Catalogue;
 use crate::{error, public};
 use axum::Router;
@@ -9,7 +10,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::routing::get;
-use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: PgPool,
+    pub db: Db,
     pub catalogue: Arc<Catalogue>,
     pub config: Arc<Config>,
 }
@@ -91,7 +91,7 @@ pub fn build(state: AppState) -> Router {
 
 /// Liveness and readiness in one: answers 200 only when the database answers.
 async fn get_healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let check = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    let check = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(state.db.app_pool());
     match tokio::time::timeout(Duration::from_secs(3), check).await {
         Ok(Ok(1)) => (StatusCode::OK, "ok\n"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),

@@ -40,6 +40,30 @@ pub struct Config {
     )]
     pub criteria_dir: PathBuf,
 
+    /// SMTP server for outgoing mail, e.g. smtp://user:pass@mail.example.org:587 (STARTTLS) or
+    /// smtps://... (TLS). When unset, mail is written as .eml files under <data dir>/mail.
+    #[arg(long, env = "AQM_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// Sender of outgoing mail.
+    #[arg(
+        long,
+        env = "AQM_MAIL_FROM",
+        default_value = "Attendance Quality Mark <no-reply@aqm.invalid>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Password of the demo accounts made by `aqm demo`.
+    #[arg(
+        long,
+        env = "AQM_DEMO_PASSWORD",
+        default_value = "demo-attendance-2026",
+        global = true,
+        hide_env_values = true
+    )]
+    pub demo_password: Secret,
+
     /// Folder of the stylesheets, scripts and images served under /static.
     #[arg(long, env = "AQM_STATIC_DIR", default_value = "static", global = true)]
     pub static_dir: PathBuf,

@@ -15,6 +15,7 @@
 //! - `public`: pages for everyone: home, criteria, accessibility statement.
 
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -73,6 +73,7 @@ async fn serve_with(
 ) -> anyhow::Result<()> {
     db::migrate(pool).await?;
     db::frameworks::record(pool, &catalogue, &config.criteria_dir).await?;
+    let db = db::Db::new(pool.clone());
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -96,13 +97,15 @@ async fn serve_with(
     }
     println!("aqm is serving {base_url} using {where_db}; press Ctrl-C to stop");
     let state = AppState {
-        pool: pool.clone(),
+        db: db.clone(),
         catalogue: Arc::new(catalogue),
         config: Arc::new(config),
     };
-    app::serve(listener, app::build(state), app::shutdown_signal())
+    let served = app::serve(listener, app::build(state), app::shutdown_signal())
         .await
-        .context("the web server failed")
+        .context("the web server failed");
+    db.close().await;
+    served
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

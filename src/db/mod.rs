@@ -9,8 +9,9 @@ pub use embedded::ManagedPostgres;
 use crate::config::Config;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 use std::time::Duration;
+use uuid::Uuid;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -22,6 +23,70 @@ pub const EMBEDDED_DATABASE: &str = "aqm";
 pub struct Database {
     pub pool: PgPool,
     pub embedded: Option<ManagedPostgres>,
+}
+
+/// The row-level-security role web requests run as (see the accounts migration).
+pub const APP_ROLE: &str = "aqm_app";
+
+/// The two ways into the database.
+///
+/// - `tenant_tx`: a transaction as `aqm_app` with the tenant set, so row-level security shows only
+///   that tenant's rows. Every request of a signed-in person goes through it.
+/// - `system`: the login role, which row-level security does not restrict. Only for what comes
+///   before a tenant is known or spans tenants: sign-in, sessions, one-time links, the outbox
+///   worker, the platform operator's tools, the CLI.
+#[derive(Clone)]
+pub struct Db {
+    app: PgPool,
+    system: PgPool,
+}
+
+impl Db {
+    /// Builds both pools over `options`. Call after migrations, which create the app role.
+    pub fn new(system: PgPool) -> Db {
+        let options = system.connect_options().as_ref().clone();
+        let app = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("SET ROLE aqm_app").await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Db { app, system }
+    }
+
+    /// A transaction in which only `tenant`'s rows are visible.
+    pub async fn tenant_tx(
+        &self,
+        tenant: Uuid,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.app.begin().await?;
+        // set_config(..., true) lasts until the transaction ends, so the pooled connection goes
+        // back without a tenant.
+        sqlx::query("SELECT set_config('aqm.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// The unrestricted pool; see the type's comment for the few places allowed to use it.
+    pub fn system(&self) -> &PgPool {
+        &self.system
+    }
+
+    /// The pool of the row-level-security role, for checks that need no tenant (health).
+    pub fn app_pool(&self) -> &PgPool {
+        &self.app
+    }
+
+    pub async fn close(&self) {
+        self.app.close().await;
+        self.system.close().await;
+    }
 }
 
 /// Connects to `DATABASE_URL`, or starts the embedded cluster in the data folder when it is unset.

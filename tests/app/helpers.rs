@@ -2,7 +2,7 @@
 
 use aqm::app::{self, AppState};
 use aqm::config::{Config, Secret};
-use aqm::db::{self, ManagedPostgres};
+use aqm::db::{self, Db, ManagedPostgres};
 use aqm::framework::{self, Catalogue};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
@@ -118,12 +118,17 @@ pub fn test_config(criteria: &Path) -> Config {
         data_dir: temp_dir("data"),
         criteria_dir: criteria.to_path_buf(),
         static_dir: manifest_dir().join("static"),
+        smtp_url: None,
+        mail_from: "Attendance Quality Mark <no-reply@aqm.invalid>".into(),
+        demo_password: Secret::new("demo-attendance-2026"),
     }
 }
 
 pub struct TestApp {
     pub address: String,
+    /// The unrestricted pool, for a test's own checks.
     pub pool: PgPool,
+    pub db: Db,
     pub client: reqwest::Client,
     pub catalogue: Arc<Catalogue>,
 }
@@ -152,8 +157,9 @@ pub async fn spawn_app() -> TestApp {
     let mut config = test_config(&criteria_dir());
     config.base_url = Some(address.clone());
     let catalogue = Arc::new(catalogue);
+    let db = Db::new(pool.clone());
     let state = AppState {
-        pool: pool.clone(),
+        db: db.clone(),
         catalogue: catalogue.clone(),
         config: Arc::new(config),
     };
@@ -169,6 +175,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         address,
         pool,
+        db,
         client,
         catalogue,
     }

@@ -77,7 +77,7 @@ async fn healthz_checks_the_database() {
     let resp = app.get("/healthz").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "ok\n");
-    app.pool.close().await;
+    app.db.close().await;
     assert_eq!(app.get("/healthz").await.status(), 503);
 }
 
