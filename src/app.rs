@@ -4,12 +4,12 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::framework::Catalogue;
-use crate::{error, public};
+use crate::{admin, auth, error, home, public};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +36,46 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn build(state: AppState) -> Router {
     let static_files = ServeDir::new(&state.config.static_dir);
-    let routes = Router::new()
+    let pages = Router::new()
+        // Everyone
         .route("/", get(public::get_home))
         .route("/frameworks", get(public::get_frameworks))
         .route("/frameworks/{key}/{version}", get(public::get_framework))
         .route("/accessibility", get(public::get_accessibility))
+        // Signing in, and links from emails
+        .route(
+            "/sign-in",
+            get(auth::routes::get_sign_in).post(auth::routes::post_sign_in),
+        )
+        .route("/sign-out", post(auth::routes::post_sign_out))
+        .route(
+            "/password-reset",
+            get(auth::routes::get_password_reset).post(auth::routes::post_password_reset),
+        )
+        .route(
+            "/set-password/{token}",
+            get(auth::routes::get_set_password).post(auth::routes::post_set_password),
+        )
+        // Signed in: each role's home
+        .route("/home", get(home::get_home))
+        // People: tenant admins, LA officers, head teachers (their school's leads)
+        .route("/people", get(admin::people::get_people))
+        .route(
+            "/people/invite",
+            get(admin::people::get_invite).post(admin::people::post_invite),
+        )
+        .route("/people/{id}", get(admin::people::get_person))
+        .route(
+            "/people/{id}/deactivate",
+            post(admin::people::post_deactivate),
+        )
+        .route("/people/{id}/role", post(admin::people::post_role))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware,
+        ));
+
+    let routes = pages
         .route("/healthz", get(get_healthz))
         .nest_service(
             "/static",

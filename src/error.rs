@@ -11,6 +11,13 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// No session: the person is sent to sign in, then back to `0`.
+    #[error("sign-in required")]
+    SignInRequired(String),
+    #[error("CSRF check failed")]
+    Csrf,
+    #[error("request too large")]
+    TooLarge,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -28,6 +35,23 @@ pub struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {
+            AppError::SignInRequired(next) => {
+                let target = format!(
+                    "/sign-in?next={}",
+                    form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
+                return axum::response::Redirect::to(&target).into_response();
+            }
+            AppError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "For your security, forms stop working after you sign in or out, or after a long time. Go back, reload the page and try again. Copy any text you typed first.",
+            ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "What you sent is too large",
+                "Go back and send less at a time.",
+            ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",

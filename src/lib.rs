@@ -14,11 +14,16 @@
 //! - `framework`: criteria model, TOML loading and validation, the best-fit rule (pure).
 //! - `public`: pages for everyone: home, criteria, accessibility statement.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod forms;
 pub mod framework;
+pub mod home;
 pub mod layout;
+pub mod mail;
 pub mod public;

@@ -2,6 +2,7 @@
 //! version, the accessibility statement.
 
 use crate::app::AppState;
+use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::framework::{Block, Framework};
 use crate::layout::Layout;
@@ -17,9 +18,9 @@ pub struct HomePage {
     frameworks: Vec<Arc<Framework>>,
 }
 
-pub async fn get_home(State(state): State<AppState>) -> HomePage {
+pub async fn get_home(State(state): State<AppState>, ctx: Ctx) -> HomePage {
     HomePage {
-        layout: Layout::public("/"),
+        layout: ctx.layout("/"),
         frameworks: state.catalogue.all().cloned().collect(),
     }
 }
@@ -31,9 +32,9 @@ pub struct FrameworksPage {
     frameworks: Vec<Arc<Framework>>,
 }
 
-pub async fn get_frameworks(State(state): State<AppState>) -> FrameworksPage {
+pub async fn get_frameworks(State(state): State<AppState>, ctx: Ctx) -> FrameworksPage {
     FrameworksPage {
-        layout: Layout::public("/frameworks"),
+        layout: ctx.layout("/frameworks"),
         frameworks: state.catalogue.all().cloned().collect(),
     }
 }
@@ -47,6 +48,7 @@ pub struct FrameworkPage {
 
 pub async fn get_framework(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path((key, version)): Path<(String, String)>,
 ) -> Result<FrameworkPage, AppError> {
     let fw = state
@@ -54,7 +56,7 @@ pub async fn get_framework(
         .get(&key, &version)
         .ok_or(AppError::NotFound)?;
     Ok(FrameworkPage {
-        layout: Layout::public("/frameworks"),
+        layout: ctx.layout("/frameworks"),
         fw,
     })
 }
@@ -65,8 +67,8 @@ pub struct AccessibilityPage {
     layout: Layout,
 }
 
-pub async fn get_accessibility() -> AccessibilityPage {
+pub async fn get_accessibility(ctx: Ctx) -> AccessibilityPage {
     AccessibilityPage {
-        layout: Layout::public("/accessibility"),
+        layout: ctx.layout("/accessibility"),
     }
 }

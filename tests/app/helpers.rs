@@ -189,3 +189,204 @@ pub fn html_escape(text: &str) -> String {
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
 }
+
+/// What a visitor's browser would keep: cookies, and the CSRF token of the last page.
+pub struct Visitor {
+    address: String,
+    client: reqwest::Client,
+    pub cookies: std::collections::HashMap<String, String>,
+    csrf: Option<String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first hidden CSRF field on the page.
+    fn csrf_token(&self) -> Option<String> {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self.body.find(marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].to_string())
+    }
+}
+
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub fn visitor(&self) -> Visitor {
+        Visitor {
+            address: self.address.clone(),
+            client: self.client.clone(),
+            cookies: Default::default(),
+            csrf: None,
+        }
+    }
+
+    pub async fn add_tenant(&self, slug: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        sqlx::query("INSERT INTO tenant (id, slug, name, nation) VALUES ($1, $2, $3, 'england')")
+            .bind(id)
+            .bind(slug)
+            .bind(format!("{slug} City Council"))
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    pub async fn add_school(&self, tenant: uuid::Uuid, urn: i32, name: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO school (id, tenant_id, urn, name, phase, la_code, status)
+             VALUES ($1, $2, $3, $4, 'primary', '341', 'open')",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(urn)
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// An account with `PASSWORD`, ready to sign in.
+    pub async fn add_user(
+        &self,
+        tenant: Option<uuid::Uuid>,
+        role: aqm::auth::Role,
+        school: Option<uuid::Uuid>,
+        email: &str,
+    ) -> TestUser {
+        let id = uuid::Uuid::new_v4();
+        let hash = aqm::auth::password::hash(PASSWORD).await.unwrap();
+        sqlx::query(
+            "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(email)
+        .bind(format!("Person {email}"))
+        .bind(role.as_str())
+        .bind(school)
+        .bind(hash)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        TestUser {
+            id,
+            email: email.to_string(),
+            password: PASSWORD.to_string(),
+        }
+    }
+
+    /// A visitor signed in as `user`.
+    pub async fn signed_in(&self, user: &TestUser) -> Visitor {
+        let mut v = self.visitor();
+        let page = v.sign_in(&user.email, &user.password).await;
+        assert_eq!(
+            page.status, 303,
+            "sign-in of {} failed: {}",
+            user.email, page.body
+        );
+        v
+    }
+}
+
+impl Visitor {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(&mut self, resp: reqwest::Response) -> Page {
+        for value in resp.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, val) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), val.to_string());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = resp.text().await.unwrap();
+        let page = Page {
+            status,
+            location,
+            body,
+        };
+        if let Some(t) = page.csrf_token() {
+            self.csrf = Some(t);
+        }
+        page
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(resp).await
+    }
+
+    /// Posts a form as the browser would from our page: with the CSRF token of the last page
+    /// (fetching `/` first when no page has given one yet).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        if self.csrf.is_none() {
+            self.get("/sign-in").await;
+        }
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        self.post_raw(path, &form).await
+    }
+
+    /// Posts exactly `fields`, with no CSRF token added.
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("cookie", self.cookie_header())
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.read(resp).await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.get("/sign-in").await;
+        let page = self
+            .post("/sign-in", &[("email", email), ("password", password)])
+            .await;
+        if page.status == 303 {
+            // The session has a CSRF token of its own: pick it up from a page.
+            self.csrf = None;
+            self.get("/home").await;
+        }
+        page
+    }
+}

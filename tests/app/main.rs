@@ -2,6 +2,7 @@
 //! cluster, or the server of DATABASE_URL), a fresh database per test, and real headless Chromium
 //! for the browser tests.
 
+mod accounts;
 mod browser;
 mod embedded;
 mod helpers;
