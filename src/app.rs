@@ -70,6 +70,24 @@ pub fn build(state: AppState) -> Router {
             post(admin::people::post_deactivate),
         )
         .route("/people/{id}/role", post(admin::people::post_role))
+        // Schools and the audit log: tenant admins and LA officers
+        .route("/schools", get(admin::schools::get_schools))
+        .route(
+            "/schools/import",
+            get(admin::schools::get_import)
+                .post(admin::schools::post_import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    admin::schools::IMPORT_LIMIT,
+                )),
+        )
+        .route("/schools/{id}", get(admin::schools::get_school))
+        .route("/audit", get(admin::audit_log::get_audit))
+        .route("/audit.csv", get(admin::audit_log::get_audit_csv))
+        // Platform operator
+        .route(
+            "/operator/tenants",
+            get(admin::tenants::get_tenants).post(admin::tenants::post_tenant),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,

@@ -7,10 +7,17 @@
 //!
 //! Module map:
 //! - `config`: settings from the environment and flags; secrets redacted.
+//! - `auth`: roles, the signed-in person, sessions, CSRF, sign-in, invitation and reset links.
+//! - `home`: each role's home page.
+//! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
+//! - `audit`: the append-only audit log writer.
+//! - `forms`: form errors shown next to fields; input parsing.
+//! - `mail`: the email outbox, its worker and transports.
 //! - `app`: shared state, the one route table, middleware, serving with graceful shutdown.
 //! - `error`: the one `AppError` and its error pages.
 //! - `layout`: the context every page's layout gets (navigation).
-//! - `db`: pool, migrations, the embedded default PostgreSQL cluster, framework version records.
+//! - `db`: pools (the row-level-security role for requests, the login role for the few tenant-less
+//!   tasks), migrations, the embedded default PostgreSQL cluster, framework version records.
 //! - `framework`: criteria model, TOML loading and validation, the best-fit rule (pure).
 //! - `public`: pages for everyone: home, criteria, accessibility statement.
 

@@ -1,4 +1,11 @@
 //! Tenant admin, LA officer and platform operator screens: people, schools, the audit log,
 //! authorities and written mail.
 
+pub mod audit_log;
+pub mod cli;
+pub mod demo;
 pub mod people;
+pub mod school_import;
+pub mod school_types;
+pub mod schools;
+pub mod tenants;

@@ -261,6 +261,7 @@ pub async fn post_invite(
         errors.add("role", "Select a role");
     }
     let school = match (role, user.role) {
+        (None, _) => None,
         (Some(r), _) if !r.is_school_role() => None,
         (_, Role::HeadTeacher) => user.school_id,
         _ => {

@@ -159,19 +159,13 @@ struct LinkHtml<'a> {
     invited_as: &'a str,
 }
 
-/// Makes a link for `user_id` and writes its email to the outbox, in the caller's transaction.
-/// `invited_as` says what the person is invited to be ("Attendance Lead at Riverside Primary").
-#[allow(clippy::too_many_arguments)]
-pub async fn create_and_send(
+/// Makes a link for `user_id` and returns its token (the path is `/set-password/<token>`).
+pub async fn create_token(
     conn: &mut PgConnection,
-    base_url: &str,
     user_id: Uuid,
     tenant_id: Option<Uuid>,
-    email: &str,
-    name: &str,
     purpose: Purpose,
-    invited_as: &str,
-) -> Result<(), AppError> {
+) -> Result<String, sqlx::Error> {
     let token = new_token();
     let interval = match purpose {
         Purpose::Invitation => "7 days",
@@ -186,8 +180,25 @@ pub async fn create_and_send(
     .bind(tenant_id)
     .bind(purpose.as_str())
     .bind(interval)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(token)
+}
+
+/// Makes a link for `user_id` and writes its email to the outbox, in the caller's transaction.
+/// `invited_as` says what the person is invited to be ("Attendance Lead at Riverside Primary").
+#[allow(clippy::too_many_arguments)]
+pub async fn create_and_send(
+    conn: &mut PgConnection,
+    base_url: &str,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    email: &str,
+    name: &str,
+    purpose: Purpose,
+    invited_as: &str,
+) -> Result<(), AppError> {
+    let token = create_token(&mut *conn, user_id, tenant_id, purpose).await?;
     let url = format!("{base_url}/set-password/{token}");
     let text = LinkText {
         name,

@@ -276,6 +276,16 @@ impl Catalogue {
             .cloned()
     }
 
+    /// The version in force of framework `key`: the highest version, comparing the numbers in
+    /// version names as numbers ("v10" after "v9").
+    pub fn current(&self, key: &str) -> Option<Arc<Framework>> {
+        self.versions
+            .iter()
+            .filter(|((k, _), _)| k == key)
+            .max_by_key(|((_, v), _)| version_order(v))
+            .map(|(_, fw)| fw.clone())
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Arc<Framework>> {
         self.versions.values()
     }
@@ -283,6 +293,16 @@ impl Catalogue {
     pub fn is_empty(&self) -> bool {
         self.versions.is_empty()
     }
+}
+
+/// Sort key of a version name: its runs of digits as numbers, then the name itself.
+fn version_order(version: &str) -> (Vec<u64>, String) {
+    let numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap_or(u64::MAX))
+        .collect();
+    (numbers, version.to_string())
 }
 
 /// Loads every `<dir>/<framework>/<version>.toml`. Any unreadable or invalid file is an error:
@@ -479,6 +499,18 @@ gold = "Only gold."
             )
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_current_version_is_the_highest_by_number() {
+        let mut c = Catalogue::default();
+        for v in ["v2", "v10", "v9"] {
+            let mut fw = parse(VALID).unwrap();
+            fw.version = v.to_string();
+            c.insert(fw);
+        }
+        assert_eq!(c.current("t").unwrap().version, "v10");
+        assert!(c.current("other").is_none());
     }
 
     #[test]

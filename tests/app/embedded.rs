@@ -210,3 +210,244 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs `aqm <args>` against `database` and returns (exit code, stdout, stderr).
+fn run_cli(database: &str, args: &[&str]) -> (i32, String, String) {
+    let out = aqm()
+        .env("DATABASE_URL", url(database))
+        .env("AQM_DATA_DIR", temp_dir("data"))
+        .env("AQM_BASE_URL", "https://aqm.example")
+        .args(args)
+        .output()
+        .expect("aqm runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn an_authority_is_set_up_from_the_command_line() {
+    let database = fresh_database().await;
+    let (code, out, _) = run_cli(
+        &database,
+        &[
+            "tenant",
+            "add",
+            "--slug",
+            "liverpool",
+            "--name",
+            "Liverpool City Council",
+            "--nation",
+            "england",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("added authority liverpool"));
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "tenant",
+            "add",
+            "--slug",
+            "liverpool",
+            "--name",
+            "Again",
+            "--nation",
+            "england",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "aqm: an authority with the short name \"liverpool\" already exists"
+    );
+
+    let (code, out, _) = run_cli(
+        &database,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "liverpool",
+            "--email",
+            "Admin@Liverpool.example",
+            "--name",
+            "Ada Admin",
+            "--role",
+            "tenant_admin",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("https://aqm.example/set-password/"), "{out}");
+    let (code, out, _) = run_cli(
+        &database,
+        &[
+            "user",
+            "add",
+            "--email",
+            "op@aqm.example",
+            "--name",
+            "Op",
+            "--role",
+            "platform_operator",
+            "--password",
+            "a long and private phrase",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+
+    // Clear errors for unknown authority, school and role.
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "nowhere",
+            "--email",
+            "x@y.example",
+            "--name",
+            "X",
+            "--role",
+            "assessor",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "aqm: no authority has the short name \"nowhere\" (known: liverpool)"
+    );
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "liverpool",
+            "--email",
+            "l@y.example",
+            "--name",
+            "L",
+            "--role",
+            "attendance_lead",
+            "--school",
+            "123456",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "aqm: no school with URN 123456 in authority \"liverpool\""
+    );
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "liverpool",
+            "--email",
+            "x@y.example",
+            "--name",
+            "X",
+            "--role",
+            "wizard",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'wizard'"), "{err}");
+
+    let (code, out, _) = run_cli(&database, &["demo"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("lead@aqm-demo.test") && out.contains("operator@aqm-demo.test"));
+    let (_, again, _) = run_cli(&database, &["demo"]);
+    assert!(again.contains("exists already"));
+}
+
+#[tokio::test]
+async fn schools_are_imported_from_the_command_line_all_or_nothing() {
+    let database = fresh_database().await;
+    run_cli(
+        &database,
+        &[
+            "tenant",
+            "add",
+            "--slug",
+            "sampleshire",
+            "--name",
+            "Sampleshire",
+            "--nation",
+            "england",
+        ],
+    );
+    let sample = manifest_dir().join("tests/data/gias-sample.csv");
+    let (code, out, _) = run_cli(
+        &database,
+        &[
+            "school",
+            "import",
+            "--tenant",
+            "sampleshire",
+            sample.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        "imported 12 schools into sampleshire: 12 added, 0 updated, 0 unchanged"
+    );
+    let (_, again, _) = run_cli(
+        &database,
+        &[
+            "school",
+            "import",
+            "--tenant",
+            "sampleshire",
+            sample.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        again.trim(),
+        "imported 12 schools into sampleshire: 0 added, 0 updated, 12 unchanged"
+    );
+    let bad = temp_dir("csv").join("bad.csv");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&sample)
+            .unwrap()
+            .replacen("990003", "99O003", 1),
+    )
+    .unwrap();
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "school",
+            "import",
+            "--tenant",
+            "sampleshire",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("nothing imported: line 4: URN \"99O003\" is not a number"),
+        "{err}"
+    );
+    let (code, _, err) = run_cli(
+        &database,
+        &[
+            "school",
+            "import",
+            "--tenant",
+            "nowhere",
+            sample.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no authority has the short name \"nowhere\""),
+        "{err}"
+    );
+}

@@ -390,3 +390,35 @@ impl Visitor {
         page
     }
 }
+
+impl Visitor {
+    /// Uploads `bytes` as the form field `field` (multipart), with the CSRF token in the query
+    /// string as our upload forms send it.
+    pub async fn upload(
+        &mut self,
+        path: &str,
+        field: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Page {
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut form = reqwest::multipart::Form::new().part(
+            field.to_string(),
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
+        for (k, v) in extra {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let resp = self
+            .client
+            .post(format!("{}{path}{sep}csrf_token={token}", self.address))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.read(resp).await
+    }
+}

@@ -6,5 +6,7 @@ mod accounts;
 mod browser;
 mod embedded;
 mod helpers;
+mod isolation;
 mod public_pages;
+mod schools;
 mod webdriver;

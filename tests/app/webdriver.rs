@@ -138,6 +138,43 @@ impl Browser {
             .await
     }
 
+    /// Fills fields (CSS selector, value) and submits the form `form`, as a person pressing its
+    /// button would; returns once the next page has loaded.
+    pub async fn submit(&self, form: &str, fields: &[(&str, &str)]) {
+        self.eval(
+            "window.__aqm_before_submit = true;
+             for (const [sel, value] of arguments[1]) {
+               const el = document.querySelector(sel);
+               if (el.type === 'radio' || el.type === 'checkbox') { el.checked = true; } else { el.value = value; }
+             }
+             document.querySelector(arguments[0]).submit();",
+            json!([form, fields]),
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let loaded = self
+                .eval(
+                    "return window.__aqm_before_submit === undefined && document.readyState === 'complete';",
+                    json!([]),
+                )
+                .await;
+            if loaded == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no page after submitting {form}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn text(&self) -> String {
+        self.eval("return document.body.innerText;", json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The WCAG 2.2 A/AA violations axe-core finds on the current page, one line each.
     pub async fn accessibility_violations(&self) -> Vec<String> {
         let axe = include_str!("../browser/axe.min.js");

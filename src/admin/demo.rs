@@ -1,0 +1,135 @@
+//! Demonstration data: a clearly labelled demo authority with a dozen schools and one account per
+//! role. Made by `aqm demo`, and on the first start of the embedded database when it is empty.
+
+use crate::audit;
+use crate::auth::{Role, password};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const SLUG: &str = "demo";
+pub const NAME: &str = "Demo City Council (demonstration data)";
+
+/// Invented schools: (URN, name, phase). URNs 9999xx are not used by real schools in England.
+const SCHOOLS: &[(i32, &str, &str)] = &[
+    (999901, "Riverside Primary School (demo)", "primary"),
+    (999902, "Hilltop Primary School (demo)", "primary"),
+    (
+        999903,
+        "St Anne's Catholic Primary School (demo)",
+        "primary",
+    ),
+    (999904, "Parkfield Infant School (demo)", "primary"),
+    (999905, "Meadow Lane Junior School (demo)", "primary"),
+    (999906, "Dockside Academy (demo)", "secondary"),
+    (999907, "Northgate High School (demo)", "secondary"),
+    (999908, "Westbrook College (demo)", "secondary"),
+    (999909, "Oakwood Special School (demo)", "special"),
+    (
+        999910,
+        "Harbour Learning Centre (demo)",
+        "alternative_provision",
+    ),
+    (999911, "Little Acorns Nursery School (demo)", "nursery"),
+    (999912, "Cityview All-Through School (demo)", "all_through"),
+];
+
+/// One account per role: (role, email, name). The school roles belong to the first school.
+pub const ACCOUNTS: &[(Role, &str, &str)] = &[
+    (Role::AttendanceLead, "lead@aqm-demo.test", "Alex Lead"),
+    (Role::HeadTeacher, "head@aqm-demo.test", "Sam Head"),
+    (Role::Assessor, "assessor@aqm-demo.test", "Robin Assessor"),
+    (Role::LaOfficer, "officer@aqm-demo.test", "Jo Officer"),
+    (Role::TenantAdmin, "admin@aqm-demo.test", "Chris Admin"),
+    (
+        Role::PlatformOperator,
+        "operator@aqm-demo.test",
+        "Pat Operator",
+    ),
+];
+
+/// True when the database has no authority and no account: a new installation.
+pub async fn is_empty(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM tenant) AND NOT EXISTS (SELECT 1 FROM app_user)",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Makes the demo authority unless it exists; returns whether it made it.
+pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let tenant = Uuid::new_v4();
+    let made = sqlx::query(
+        "INSERT INTO tenant (id, slug, name, nation, is_demo) VALUES ($1, $2, $3, 'england', true)
+         ON CONFLICT (slug) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(SLUG)
+    .bind(NAME)
+    .execute(&mut *tx)
+    .await?;
+    if made.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let mut first_school = None;
+    for (urn, name, phase) in SCHOOLS {
+        let id = Uuid::new_v4();
+        first_school.get_or_insert(id);
+        sqlx::query(
+            "INSERT INTO school (id, tenant_id, urn, name, phase, la_code, status) VALUES ($1, $2, $3, $4, $5, '999', 'open')",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(urn)
+        .bind(name)
+        .bind(phase)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let hash = password::hash(demo_password).await?;
+    for (role, email, name) in ACCOUNTS {
+        let tenant_id = (*role != Role::PlatformOperator).then_some(tenant);
+        let school_id = role.is_school_role().then_some(first_school).flatten();
+        sqlx::query(
+            "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant_id)
+        .bind(email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(school_id)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        &audit::Event::new("demo.created")
+            .tenant(Some(tenant))
+            .actor(None, super::cli::ACTOR)
+            .after(json!({"schools": SCHOOLS.len(), "accounts": ACCOUNTS.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The sign-ins to print after seeding.
+pub fn sign_ins(base_url: &str, demo_password: &str, from_env: bool) -> String {
+    let mut out = format!("Demo authority \"{NAME}\": sign in at {base_url}/sign-in as\n");
+    for (role, email, _) in ACCOUNTS {
+        out.push_str(&format!("  {:<18} {email}\n", role.label()));
+    }
+    if from_env {
+        out.push_str("with the password set in AQM_DEMO_PASSWORD.\n");
+    } else {
+        out.push_str(&format!(
+            "with the password {demo_password} (set AQM_DEMO_PASSWORD to choose another).\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,206 @@
+//! Every route that takes an object's id refuses a person of another tenant, and of another school
+//! where the route serves school roles, with 404, while the same route works for its own people.
+//! Each later workflow adds its routes to `cases` and its lists to `lists`.
+
+use crate::helpers::{TestApp, TestUser, Visitor, spawn_app};
+use aqm::auth::Role;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+struct World {
+    a1: Uuid,
+    b1: Uuid,
+    users: HashMap<&'static str, TestUser>,
+}
+
+/// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
+async fn world(app: &TestApp) -> World {
+    let a = app.add_tenant("alpha").await;
+    let b = app.add_tenant("beta").await;
+    let a1 = app.add_school(a, 100001, "Alpha One Primary").await;
+    let a2 = app.add_school(a, 100002, "Alpha Two Primary").await;
+    let b1 = app.add_school(b, 200001, "Beta One Primary").await;
+    let mut users = HashMap::new();
+    let people: [(&str, Option<Uuid>, Role, Option<Uuid>); 9] = [
+        ("admin_a", Some(a), Role::TenantAdmin, None),
+        ("officer_a", Some(a), Role::LaOfficer, None),
+        ("assessor_a", Some(a), Role::Assessor, None),
+        ("head_a1", Some(a), Role::HeadTeacher, Some(a1)),
+        ("lead_a1", Some(a), Role::AttendanceLead, Some(a1)),
+        ("lead_a2", Some(a), Role::AttendanceLead, Some(a2)),
+        ("admin_b", Some(b), Role::TenantAdmin, None),
+        ("lead_b1", Some(b), Role::AttendanceLead, Some(b1)),
+        ("operator", None, Role::PlatformOperator, None),
+    ];
+    for (key, tenant, role, school) in people {
+        let user = app
+            .add_user(
+                tenant,
+                role,
+                school,
+                &format!("{}@example.org", key.replace('_', "-")),
+            )
+            .await;
+        users.insert(key, user);
+    }
+    World { a1, b1, users }
+}
+
+struct Case {
+    method: &'static str,
+    path: String,
+    /// Who may use the route on their own objects (the control: must not be 404).
+    allowed: &'static str,
+    /// People for whom the same request must be 404: another tenant's or school's.
+    refused: Vec<&'static str>,
+}
+
+fn cases(w: &World) -> Vec<Case> {
+    let id = |k: &str| w.users[k].id;
+    let mut cases = Vec::new();
+    let mut case = |method, path: String, allowed, refused: Vec<&'static str>| {
+        cases.push(Case {
+            method,
+            path,
+            allowed,
+            refused,
+        })
+    };
+    // People: a person of tenant B is not found by tenant A's admin or officer; a lead of school
+    // A2 is not found by the head of school A1.
+    for (method, suffix) in [("GET", ""), ("POST", "/deactivate"), ("POST", "/role")] {
+        case(
+            method,
+            format!("/people/{}{suffix}", id("lead_b1")),
+            "admin_b",
+            vec!["admin_a", "officer_a", "head_a1"],
+        );
+        case(
+            method,
+            format!("/people/{}{suffix}", id("lead_a2")),
+            "admin_a",
+            vec!["head_a1", "admin_b"],
+        );
+    }
+    // Schools.
+    case(
+        "GET",
+        format!("/schools/{}", w.b1),
+        "admin_b",
+        vec!["admin_a", "officer_a"],
+    );
+    case(
+        "GET",
+        format!("/schools/{}", w.a1),
+        "officer_a",
+        vec!["admin_b", "head_a1", "lead_a1"],
+    );
+    // Pages of other roles are not found either.
+    case(
+        "GET",
+        "/operator/tenants".into(),
+        "operator",
+        vec!["admin_a", "officer_a", "lead_a1"],
+    );
+    case(
+        "GET",
+        "/audit".into(),
+        "admin_a",
+        vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+    );
+    case(
+        "GET",
+        "/schools/import".into(),
+        "admin_a",
+        vec!["officer_a", "head_a1"],
+    );
+    case(
+        "GET",
+        "/people".into(),
+        "head_a1",
+        vec!["lead_a1", "assessor_a"],
+    );
+    cases
+}
+
+async fn request(v: &mut Visitor, method: &str, path: &str) -> u16 {
+    match method {
+        "GET" => v.get(path).await.status,
+        // An empty form: enough to reach the handler's permission check, harmless if allowed.
+        _ => v.post(path, &[]).await.status,
+    }
+}
+
+#[tokio::test]
+async fn other_tenants_and_other_schools_get_404_on_every_route() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut visitors: HashMap<&str, Visitor> = HashMap::new();
+    for (key, user) in &w.users {
+        visitors.insert(key, app.signed_in(user).await);
+    }
+    let mut failures = Vec::new();
+    for c in cases(&w) {
+        for who in &c.refused {
+            let status = request(visitors.get_mut(who).unwrap(), c.method, &c.path).await;
+            if status != 404 {
+                failures.push(format!(
+                    "{} {} as {who}: {status}, expected 404",
+                    c.method, c.path
+                ));
+            }
+        }
+        // POSTs of the control would change things: the GET twin proves the route works.
+        if c.method == "GET" {
+            let status = request(visitors.get_mut(c.allowed).unwrap(), "GET", &c.path).await;
+            if status != 200 {
+                failures.push(format!(
+                    "GET {} as {}: {status}, expected 200",
+                    c.path, c.allowed
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Refused POSTs changed nothing.
+    let active: Vec<bool> = sqlx::query_scalar("SELECT active FROM app_user WHERE id = ANY($1)")
+        .bind(vec![w.users["lead_b1"].id, w.users["lead_a2"].id])
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(active, vec![true, true]);
+}
+
+#[tokio::test]
+async fn lists_and_downloads_show_only_the_viewers_tenant_and_school() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    // Give tenant B something in its audit log.
+    let mut b = app.signed_in(&w.users["admin_b"]).await;
+    b.get("/people").await;
+    // (method, path, viewer, text that must not appear)
+    let lists: [(&str, &str, &str); 8] = [
+        ("/people", "admin_a", "lead-b1@example.org"),
+        ("/people", "officer_a", "lead-b1@example.org"),
+        ("/people", "head_a1", "lead-a2@example.org"),
+        ("/schools", "admin_a", "Beta One Primary"),
+        ("/audit", "admin_a", "admin-b@example.org"),
+        ("/audit.csv", "officer_a", "admin-b@example.org"),
+        ("/people/invite", "admin_a", "Beta One Primary"),
+        ("/people/invite", "head_a1", "Alpha Two Primary"),
+    ];
+    for (path, who, hidden) in lists {
+        let mut v = app.signed_in(&w.users[who]).await;
+        let page = v.get(path).await;
+        assert_eq!(page.status, 200, "{path} as {who}");
+        assert!(
+            !page.body.contains(hidden),
+            "{path} as {who} shows {hidden}"
+        );
+    }
+    // A filter naming another tenant's school shows nothing of it.
+    let mut a = app.signed_in(&w.users["admin_a"]).await;
+    let filtered = a.get(&format!("/audit?school={}", w.b1)).await;
+    assert_eq!(filtered.status, 200);
+    assert!(filtered.body.contains("No events match"));
+}
