@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::framework::Catalogue;
-use crate::{admin, auth, error, home, public};
+use crate::{admin, auth, error, handbook, home, programme, public};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -58,6 +58,24 @@ pub fn build(state: AppState) -> Router {
         )
         // Signed in: each role's home
         .route("/home", get(home::get_home))
+        // The handbook: Attendance Leads and head teachers of the school
+        .route("/handbook", get(handbook::get_handbook))
+        .route("/assessments/{id}", get(handbook::get_overview))
+        .route(
+            "/assessments/{id}/themes/{number}",
+            get(handbook::get_theme),
+        )
+        .route(
+            "/assessments/{id}/strands/{key}",
+            get(handbook::get_strand).post(handbook::post_strand),
+        )
+        // The programme: LA officers (and tenant admins)
+        .route(
+            "/cohorts",
+            get(programme::get_cohorts).post(programme::post_cohort),
+        )
+        .route("/cohorts/{id}", get(programme::get_cohort))
+        .route("/cohorts/{id}/enrol", post(programme::post_enrol))
         // People: tenant admins, LA officers, head teachers (their school's leads)
         .route("/people", get(admin::people::get_people))
         .route(

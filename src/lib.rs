@@ -9,6 +9,8 @@
 //! - `config`: settings from the environment and flags; secrets redacted.
 //! - `auth`: roles, the signed-in person, sessions, CSRF, sign-in, invitation and reset links.
 //! - `home`: each role's home page.
+//! - `handbook`: the Attendance Lead's handbook: overview with best fit, themes, strands, autosave.
+//! - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
 //! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
 //! - `audit`: the append-only audit log writer.
 //! - `forms`: form errors shown next to fields; input parsing.
@@ -30,7 +32,9 @@ pub mod db;
 pub mod error;
 pub mod forms;
 pub mod framework;
+pub mod handbook;
 pub mod home;
 pub mod layout;
 pub mod mail;
+pub mod programme;
 pub mod public;

@@ -93,6 +93,7 @@ impl Role {
             ],
             Role::LaOfficer => &[
                 ("/home", "Home"),
+                ("/cohorts", "Cohorts"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
                 ("/audit", "Audit log"),
@@ -212,6 +213,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "role-changed" => "The role has been changed.",
         "tenant-added" => "The authority has been added.",
         "schools-imported" => "The schools file has been imported.",
+        "enrolled" => "The school is enrolled and its handbook is open.",
+        "strand-saved" => "Saved.",
         _ => return None,
     })
 }

@@ -74,6 +74,11 @@ pub async fn get_home(
         Role::LaOfficer => (
             "You run the programme for your authority: schools, people, and the record of what changed.",
             vec![
+                link(
+                    "/cohorts",
+                    "Cohorts",
+                    "Open a cohort and enrol schools: enrolling opens a school's handbook.",
+                ),
                 link("/schools", "Schools", "The schools of your authority."),
                 link(
                     "/people",

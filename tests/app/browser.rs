@@ -285,3 +285,140 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_checks() {
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+
+    browser.goto(&format!("{base}/sign-in")).await;
+    browser
+        .submit(
+            "form[action='/sign-in']",
+            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
+        )
+        .await;
+    let overview = format!("/assessments/{}", w.assessment);
+    check(&browser, &base, Some(&overview), "overview", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&format!("{overview}/themes/3")),
+        "theme",
+        &mut failures,
+    )
+    .await;
+    let strand = format!("{overview}/strands/2.1");
+    check(&browser, &base, Some(&strand), "strand", &mut failures).await;
+
+    // Type, wait for the autosave, reload: the text is there.
+    browser
+        .type_into("#actions", "Governors receive termly attendance reports.")
+        .await;
+    browser
+        .wait_for(
+            "return document.getElementById('save-status').textContent.startsWith('Saved');",
+            "autosave",
+        )
+        .await;
+    browser.goto(&format!("{base}{strand}")).await;
+    let value = browser
+        .eval(
+            "return document.getElementById('actions').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(value, "Governors receive termly attendance reports.");
+
+    // Leave before the autosave fires: the text stays in the browser and is saved on return.
+    browser.type_into("#impact", " Unsent words.").await;
+    browser.goto(&format!("{base}{overview}")).await;
+    browser.goto(&format!("{base}{strand}")).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Restored text you had not saved yet.")
+    );
+    browser
+        .wait_for(
+            "return document.getElementById('save-status').textContent.startsWith('Saved');",
+            "restored text saved",
+        )
+        .await;
+    let stored: String =
+        sqlx::query_scalar("SELECT impact FROM strand_entry WHERE strand_key = '2.1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, " Unsent words.");
+
+    // Error states: pupil data, and a stale version.
+    browser.goto(&format!("{base}{strand}")).await;
+    browser
+        .submit(
+            &format!("form[action='{strand}']"),
+            &[("#actions", "Pupil A123456789012 was helped.")],
+        )
+        .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("looks like a Unique Pupil Number")
+    );
+    check(
+        &browser,
+        &base,
+        None,
+        "strand with pupil data warning",
+        &mut failures,
+    )
+    .await;
+    browser.goto(&format!("{base}{strand}")).await;
+    browser
+        .submit(
+            &format!("form[action='{strand}']"),
+            &[("input[name='version']", "0"), ("#actions", "Stale")],
+        )
+        .await;
+    assert!(browser.text().await.contains("while you were editing it"));
+    check(&browser, &base, None, "strand with conflict", &mut failures).await;
+    browser.submit("form[action='/sign-out']", &[]).await;
+
+    // The officer's programme pages.
+    browser.goto(&format!("{base}/sign-in")).await;
+    browser
+        .submit(
+            "form[action='/sign-in']",
+            &[
+                ("#email", &w.officer.email),
+                ("#password", &w.officer.password),
+            ],
+        )
+        .await;
+    check(&browser, &base, Some("/cohorts"), "cohorts", &mut failures).await;
+    browser.submit("form[action='/cohorts']", &[]).await;
+    check(&browser, &base, None, "cohorts with errors", &mut failures).await;
+    let cohort: uuid::Uuid = sqlx::query_scalar("SELECT id FROM cohort")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    check(
+        &browser,
+        &base,
+        Some(&format!("/cohorts/{cohort}")),
+        "cohort",
+        &mut failures,
+    )
+    .await;
+    browser.quit().await;
+    assert!(
+        failures.is_empty(),
+        "accessibility violations:\n{}",
+        failures.join("\n")
+    );
+}

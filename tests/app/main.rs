@@ -5,6 +5,7 @@
 mod accounts;
 mod browser;
 mod embedded;
+mod handbook;
 mod helpers;
 mod isolation;
 mod public_pages;

@@ -167,6 +167,28 @@ impl Browser {
         }
     }
 
+    /// Types into the element `css` as a person would (key events, so `input` fires).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let found = self
+            .command("element", json!({"using": "css selector", "value": css}))
+            .await;
+        let id = found["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string();
+        self.command(&format!("element/{id}/value"), json!({"text": text}))
+            .await;
+    }
+
+    /// Waits until `script` returns true (up to 20 s).
+    pub async fn wait_for(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(script, json!([])).await != json!(true) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn text(&self) -> String {
         self.eval("return document.body.innerText;", json!([]))
             .await
