@@ -12,6 +12,8 @@
 //! - `layout`: the context every page's layout gets (navigation).
 //! - `db`: pool, migrations, the embedded default PostgreSQL cluster, framework version records.
 //! - `framework`: criteria model, TOML loading and validation, the best-fit rule (pure).
+//! - `mail`: the email outbox: enqueue in the request's transaction, a worker that sends over
+//!   SMTP or writes .eml files, the list of written mail.
 //! - `public`: pages for everyone: home, criteria, accessibility statement.
 
 pub mod app;
@@ -21,4 +23,5 @@ pub mod db;
 pub mod error;
 pub mod framework;
 pub mod layout;
+pub mod mail;
 pub mod public;

@@ -5,5 +5,6 @@
 mod browser;
 mod embedded;
 mod helpers;
+mod mail;
 mod public_pages;
 mod webdriver;
