@@ -106,6 +106,7 @@ pub fn build(state: AppState) -> Router {
             "/operator/tenants",
             get(admin::tenants::get_tenants).post(admin::tenants::post_tenant),
         )
+        .route("/operator/mail", get(admin::mail_page::get_mail))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,

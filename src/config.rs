@@ -40,8 +40,15 @@ pub struct Config {
     )]
     pub criteria_dir: PathBuf,
 
-    /// SMTP server for outgoing mail, e.g. smtp://user:pass@mail.example.org:587 (STARTTLS) or
-    /// smtps://... (TLS). When unset, mail is written as .eml files under <data dir>/mail.
+    /// SMTP server for outgoing mail. When unset, mail is written as .eml files under
+    /// <data dir>/mail.
+    ///
+    /// smtp://relay.internal:25 sends in plain text (a local relay; no TLS, not
+    /// even STARTTLS); smtp://user:pass@mail.example.org:587?tls=required demands STARTTLS
+    /// (?tls=opportunistic uses it when offered); smtps://user:pass@mail.example.org:465 is TLS
+    /// from the start. Default ports: 25, 587 with ?tls=, 465 for smtps. Percent-encode special
+    /// characters in the user and password, and never give them to a plain smtp:// URL, which
+    /// would send them unencrypted. A path (smtp://host/aqm.example.org) sets the EHLO name.
     #[arg(long, env = "AQM_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<Secret>,
 

@@ -14,13 +14,14 @@
 //! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
 //! - `audit`: the append-only audit log writer.
 //! - `forms`: form errors shown next to fields; input parsing.
-//! - `mail`: the email outbox, its worker and transports.
 //! - `app`: shared state, the one route table, middleware, serving with graceful shutdown.
 //! - `error`: the one `AppError` and its error pages.
 //! - `layout`: the context every page's layout gets (navigation).
 //! - `db`: pools (the row-level-security role for requests, the login role for the few tenant-less
 //!   tasks), migrations, the embedded default PostgreSQL cluster, framework version records.
 //! - `framework`: criteria model, TOML loading and validation, the best-fit rule (pure).
+//! - `mail`: the email outbox: enqueue in the request's transaction, a worker that sends over
+//!   SMTP or writes .eml files, the list of written mail.
 //! - `public`: pages for everyone: home, criteria, accessibility statement.
 
 pub mod admin;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use aqm::admin::{cli, demo};
 use aqm::app::{self, AppState};
 use aqm::config::Config;
-use aqm::{db, framework};
+use aqm::{db, framework, mail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -267,6 +267,8 @@ async fn serve_with(
         );
     }
     let db = db::Db::new(pool.clone());
+    let mailer = mail::start(pool.clone(), &config).await?;
+    println!("mail: {}", mailer.description());
     println!("aqm is serving {base_url} using {where_db}; press Ctrl-C to stop");
     let state = AppState {
         db: db.clone(),
@@ -276,6 +278,8 @@ async fn serve_with(
     let served = app::serve(listener, app::build(state), app::shutdown_signal())
         .await
         .context("the web server failed");
+    // The message in hand is finished; the rest wait in the outbox for the next start.
+    mailer.stop().await;
     db.close().await;
     served
 }

@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod cli;
 pub mod demo;
+pub mod mail_page;
 pub mod people;
 pub mod school_import;
 pub mod school_types;

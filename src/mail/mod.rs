@@ -1,29 +1,120 @@
-//! Placeholder until the outbox worker lands: the enqueue half of the mail API.
+//! Outgoing email through an outbox, so that email never blocks a request.
+//!
+//! Request code calls `enqueue` inside the transaction that makes the change the email is about:
+//! the row commits or rolls back with the change, and no request waits for a mail server. A
+//! worker (`spawn_worker`, started by `start`) claims due rows, sends them outside any
+//! transaction, and records the outcome, with back-off between attempts and a final `dead`
+//! status. Several workers, in one process or many, can share the table: rows are claimed with
+//! `FOR UPDATE SKIP LOCKED` and a lease.
+//!
+//! - `transport`: SMTP from `AQM_SMTP_URL`, or .eml files under `<data dir>/mail` without it.
+//! - `worker`: claiming, sending, retries.
+//! - `written`: the list of written .eml files, for the operator's page.
 
-use sqlx::PgConnection;
+mod transport;
+mod worker;
+mod written;
+
+pub use transport::{MAIL_DIR, Transport, mail_dir};
+pub use worker::{WorkerOptions, spawn_worker};
+pub use written::{WrittenMail, written_mail};
+
+use crate::config::Config;
+use anyhow::Context;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+/// One email to send: one recipient, a subject, and the same content as plain text and HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    /// A mailbox such as `ada@example.org` or `Ada Lovelace <ada@example.org>`.
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
 }
 
+/// Queues `msg` in the caller's transaction and returns the outbox row's id (also the basis of
+/// the email's Message-ID).
+///
+/// From a tenant transaction (`Db::tenant_tx`) pass that tenant: row-level security refuses any
+/// other value, `None` included. `None` is for mail outside a tenant, written through the system
+/// pool. The id is made here because the web role may insert into the outbox but not read it, so
+/// `RETURNING` is not available to it.
 pub async fn enqueue(
     conn: &mut PgConnection,
     tenant_id: Option<Uuid>,
     msg: &Message,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, body_html) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(tenant_id)
-        .bind(&msg.to)
-        .bind(&msg.subject)
-        .bind(&msg.text)
-        .bind(&msg.html)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, body_html) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(tenant_id)
+    .bind(&msg.to)
+    .bind(&msg.subject)
+    .bind(&msg.text)
+    .bind(&msg.html)
+    .execute(conn)
+    .await?;
     Ok(id)
+}
+
+/// The process's mail worker, to be stopped before the pool is closed.
+pub struct MailWorker {
+    shutdown: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+    description: String,
+}
+
+impl MailWorker {
+    /// Where mail goes, for the start-up message (no credentials).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Asks the worker to stop, lets it finish the message in hand, and waits for it.
+    pub async fn stop(self) {
+        // An error means the worker has already ended, which is what we want.
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.handle.await {
+            tracing::error!(error = %e, "the mail worker ended abnormally");
+        }
+    }
+}
+
+/// Builds the transport the configuration asks for and starts one worker with the default
+/// options. Fails on a malformed `AQM_SMTP_URL` or `AQM_MAIL_FROM`, or an unwritable mail folder,
+/// so a bad setting stops the server at start rather than failing every email later.
+pub async fn start(pool: PgPool, config: &Config) -> anyhow::Result<MailWorker> {
+    config
+        .mail_from
+        .parse::<lettre::message::Mailbox>()
+        .with_context(|| {
+            format!(
+                "AQM_MAIL_FROM {:?} is not a mailbox such as \"Name <address@example.org>\"",
+                config.mail_from
+            )
+        })?;
+    let transport = Transport::from_config(config)?;
+    let description = transport.description().to_string();
+    tracing::info!("mail: {description}");
+    let (shutdown, receiver) = watch::channel(false);
+    let handle = spawn_worker(
+        pool,
+        Arc::new(transport),
+        config.mail_from.clone(),
+        WorkerOptions::default(),
+        receiver,
+    );
+    Ok(MailWorker {
+        shutdown,
+        handle,
+        description,
+    })
 }

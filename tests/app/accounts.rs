@@ -466,3 +466,66 @@ async fn row_level_security_alone_hides_other_tenants_rows() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn invitation_mail_is_written_and_listed_for_the_operator() {
+    let app = spawn_app().await;
+    let operator = app
+        .add_user(None, Role::PlatformOperator, None, "op@example.org")
+        .await;
+    let mut op = app.signed_in(&operator).await;
+    let made = op
+        .post(
+            "/operator/tenants",
+            &[
+                ("name", "Rhondda Cynon Taf"),
+                ("slug", "rct"),
+                ("nation", "wales"),
+                ("admin_name", "Rhian Admin"),
+                ("admin_email", "rhian@rct.example"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let taken = op
+        .post(
+            "/operator/tenants",
+            &[
+                ("name", "Again"),
+                ("slug", "rct"),
+                ("nation", "wales"),
+                ("admin_name", "X"),
+                ("admin_email", "x@rct.example"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 422);
+    assert!(
+        taken
+            .body
+            .contains("An authority already uses this short name")
+    );
+    // The worker writes the invitation as an .eml file; the operator's page lists it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = op.get("/operator/mail").await;
+        if page.body.contains("rhian@rct.example") {
+            assert!(
+                page.body
+                    .contains("You are invited to the Attendance Quality Mark service")
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the invitation was not written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM outbox WHERE to_address = 'rhian@rct.example'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "sent");
+}

@@ -202,7 +202,10 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
                 "/audit",
             ],
         ),
-        (Role::PlatformOperator, &["/home", "/operator/tenants"]),
+        (
+            Role::PlatformOperator,
+            &["/home", "/operator/tenants", "/operator/mail"],
+        ),
     ];
     for (i, (role, pages)) in roles.into_iter().enumerate() {
         let user = app
@@ -261,6 +264,7 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
                 check(&browser, &base, None, "import with errors", &mut failures).await;
             }
             Role::PlatformOperator => {
+                browser.goto(&format!("{base}/operator/tenants")).await;
                 browser
                     .submit("form[action='/operator/tenants']", &[])
                     .await;

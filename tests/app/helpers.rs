@@ -130,6 +130,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub db: Db,
     pub client: reqwest::Client,
+    /// Runs while the test does; mail becomes .eml files in the test's data folder.
+    pub _mailer: aqm::mail::MailWorker,
     pub catalogue: Arc<Catalogue>,
 }
 
@@ -163,6 +165,10 @@ pub async fn spawn_app() -> TestApp {
         catalogue: catalogue.clone(),
         config: Arc::new(config),
     };
+    // Mail goes to .eml files in the test's data folder, as it does without SMTP settings.
+    let mailer = aqm::mail::start(pool.clone(), &state.config)
+        .await
+        .expect("mail worker");
     tokio::spawn(app::serve(
         listener,
         app::build(state),
@@ -177,6 +183,7 @@ pub async fn spawn_app() -> TestApp {
         pool,
         db,
         client,
+        _mailer: mailer,
         catalogue,
     }
 }

@@ -8,6 +8,7 @@ mod embedded;
 mod handbook;
 mod helpers;
 mod isolation;
+mod mail;
 mod public_pages;
 mod schools;
 mod webdriver;
