@@ -139,9 +139,8 @@ pub async fn use_to_set_password(
     Ok(Ok(()))
 }
 
-#[derive(Template)]
-#[template(path = "mail/link.txt")]
-struct LinkText<'a> {
+/// What the link email says; rendered as plain text and as HTML.
+struct LinkMail<'a> {
     name: &'a str,
     purpose: Purpose,
     url: &'a str,
@@ -150,14 +149,12 @@ struct LinkText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mail/link.txt")]
+struct LinkText<'a>(&'a LinkMail<'a>);
+
+#[derive(Template)]
 #[template(path = "mail/link.html")]
-struct LinkHtml<'a> {
-    name: &'a str,
-    purpose: Purpose,
-    url: &'a str,
-    valid_for: &'a str,
-    invited_as: &'a str,
-}
+struct LinkHtml<'a>(&'a LinkMail<'a>);
 
 /// Makes a link for `user_id` and returns its token (the path is `/set-password/<token>`).
 pub async fn create_token(
@@ -200,24 +197,15 @@ pub async fn create_and_send(
 ) -> Result<(), AppError> {
     let token = create_token(&mut *conn, user_id, tenant_id, purpose).await?;
     let url = format!("{base_url}/set-password/{token}");
-    let text = LinkText {
+    let mail = LinkMail {
         name,
         purpose,
         url: &url,
         valid_for: purpose.valid_for(),
         invited_as,
-    }
-    .render()
-    .map_err(|e| anyhow::anyhow!(e))?;
-    let html = LinkHtml {
-        name,
-        purpose,
-        url: &url,
-        valid_for: purpose.valid_for(),
-        invited_as,
-    }
-    .render()
-    .map_err(|e| anyhow::anyhow!(e))?;
+    };
+    let text = LinkText(&mail).render().map_err(|e| anyhow::anyhow!(e))?;
+    let html = LinkHtml(&mail).render().map_err(|e| anyhow::anyhow!(e))?;
     let subject = match purpose {
         Purpose::Invitation => "You are invited to the Attendance Quality Mark service",
         Purpose::Reset => "Reset your Attendance Quality Mark password",

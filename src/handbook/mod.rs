@@ -183,6 +183,32 @@ pub struct StrandRow {
     pub evidence: i64,
 }
 
+/// One line per strand of a theme: claimed level, whether anything is written, documents linked.
+fn strand_rows(
+    fw: &Framework,
+    theme: &Theme,
+    entries: &HashMap<String, Entry>,
+    evidence: &HashMap<String, i64>,
+) -> Vec<StrandRow> {
+    theme
+        .strands
+        .iter()
+        .map(|s| {
+            let e = entries.get(&s.key);
+            StrandRow {
+                key: s.key.clone(),
+                label: s.label.clone(),
+                claimed: e
+                    .and_then(|e| e.claimed_level.as_deref())
+                    .and_then(|l| fw.level(l))
+                    .map_or_else(|| "None".to_string(), |l| l.name.clone()),
+                written: e.is_some_and(|e| !e.actions.trim().is_empty()),
+                evidence: evidence.get(&s.key).copied().unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
 pub struct ThemeView {
     pub number: u32,
     pub title: String,
@@ -244,23 +270,7 @@ pub async fn get_overview(
             .iter()
             .zip(&fit.themes)
             .map(|(theme, tf)| {
-                let strands: Vec<StrandRow> = theme
-                    .strands
-                    .iter()
-                    .map(|s| {
-                        let e = entries.get(&s.key);
-                        StrandRow {
-                            key: s.key.clone(),
-                            label: s.label.clone(),
-                            claimed: e
-                                .and_then(|e| e.claimed_level.as_deref())
-                                .and_then(|l| h.fw.level(l))
-                                .map_or_else(|| "None".to_string(), |l| l.name.clone()),
-                            written: e.is_some_and(|e| !e.actions.trim().is_empty()),
-                            evidence: evidence.get(&s.key).copied().unwrap_or(0),
-                        }
-                    })
-                    .collect();
+                let strands = strand_rows(&h.fw, theme, &entries, &evidence);
                 ThemeView {
                     number: theme.number,
                     title: theme.title.clone(),
@@ -311,20 +321,7 @@ pub async fn get_theme(
             .find(|t| t.number == number)
             .ok_or(AppError::NotFound)?
             .clone();
-    let rows = theme
-        .strands
-        .iter()
-        .map(|s| {
-            let e = entries.get(&s.key);
-            StrandRow {
-                key: s.key.clone(),
-                label: s.label.clone(),
-                claimed: level_name(&h.fw, e.and_then(|e| e.claimed_level.as_deref())),
-                written: e.is_some_and(|e| !e.actions.trim().is_empty()),
-                evidence: evidence.get(&s.key).copied().unwrap_or(0),
-            }
-        })
-        .collect();
+    let rows = strand_rows(&h.fw, &theme, &entries, &evidence);
     Ok(ThemePage {
         layout: ctx.layout("/handbook"),
         cpd: h.fw.cpd_for_theme(number).map(|c| c.name.clone()),
