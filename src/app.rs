@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::evidence::{self, Store};
 use crate::framework::Catalogue;
 use crate::{admin, auth, error, handbook, home, programme, public};
 use axum::Router;
@@ -18,7 +19,6 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct AppState {
     pub db: Db,
     pub catalogue: Arc<Catalogue>,
     pub config: Arc<Config>,
+    /// Where evidence files are kept.
+    pub store: Store,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,6 +38,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn build(state: AppState) -> Router {
     let static_files = ServeDir::new(&state.config.static_dir);
+    // The upload route reads a little more than the file limit (the form's other fields); the
+    // handler itself refuses the file the moment it passes the limit.
+    let upload_body_limit = state
+        .config
+        .upload_limit()
+        .saturating_add(evidence::FORM_OVERHEAD);
     let pages = Router::new()
         // Everyone
         .route("/", get(public::get_home))
@@ -68,6 +76,26 @@ pub fn build(state: AppState) -> Router {
         .route(
             "/assessments/{id}/strands/{key}",
             get(handbook::get_strand).post(handbook::post_strand),
+        )
+        // Evidence library: Attendance Leads and head teachers of the school
+        .route("/evidence", get(evidence::get_library))
+        .route(
+            "/evidence/upload",
+            get(evidence::get_upload)
+                .post(evidence::post_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_body_limit)),
+        )
+        .route("/evidence/{id}", get(evidence::get_evidence))
+        .route("/evidence/{id}/download", get(evidence::get_download))
+        .route("/evidence/{id}/links", post(evidence::post_evidence_link))
+        .route("/evidence/{id}/delete", post(evidence::post_delete))
+        .route(
+            "/assessments/{id}/strands/{key}/evidence",
+            post(evidence::post_strand_link),
+        )
+        .route(
+            "/assessments/{id}/strands/{key}/evidence/{eid}/unlink",
+            post(evidence::post_strand_unlink),
         )
         // The programme: LA officers (and tenant admins)
         .route(
@@ -138,10 +166,7 @@ pub fn build(state: AppState) -> Router {
                 tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
             }))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                Duration::from_secs(30),
-            ))
+            .layer(axum::middleware::from_fn(time_limit))
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -159,6 +184,26 @@ pub fn build(state: AppState) -> Router {
                 HeaderValue::from_static("DENY"),
             )),
     )
+}
+
+/// How long a request may take before it is answered 408.
+const REQUEST_TIME: Duration = Duration::from_secs(30);
+/// Evidence uploads read the file inside the handler: 25 MB over a slow school connection takes
+/// minutes, not seconds. Only signed-in school staff get as far as reading the body.
+const UPLOAD_TIME: Duration = Duration::from_secs(10 * 60);
+
+async fn time_limit(req: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit =
+        if req.method() == axum::http::Method::POST && req.uri().path() == "/evidence/upload" {
+            UPLOAD_TIME
+        } else {
+            REQUEST_TIME
+        };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// Liveness and readiness in one: answers 200 only when the database answers.

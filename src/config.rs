@@ -71,12 +71,28 @@ pub struct Config {
     )]
     pub demo_password: Secret,
 
+    /// Largest evidence file accepted, in megabytes (MiB). Uploads are refused as soon as they pass
+    /// it, and each upload is held in memory up to this size while it is checked.
+    #[arg(
+        long = "upload-limit-mb",
+        env = "AQM_UPLOAD_LIMIT_MB",
+        default_value_t = 25,
+        value_parser = clap::value_parser!(u64).range(1..=1024),
+        global = true
+    )]
+    pub upload_limit_mb: u64,
+
     /// Folder of the stylesheets, scripts and images served under /static.
     #[arg(long, env = "AQM_STATIC_DIR", default_value = "static", global = true)]
     pub static_dir: PathBuf,
 }
 
 impl Config {
+    /// The evidence upload limit in bytes.
+    pub fn upload_limit(&self) -> usize {
+        usize::try_from(self.upload_limit_mb * 1024 * 1024).unwrap_or(usize::MAX)
+    }
+
     /// The base URL without a trailing slash.
     pub fn base_url(&self) -> String {
         match &self.base_url {

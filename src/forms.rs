@@ -51,9 +51,106 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// The three boxes of a GOV.UK date input, as typed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DateInput {
+    pub day: String,
+    pub month: String,
+    pub year: String,
+}
+
+impl DateInput {
+    pub fn new(day: &str, month: &str, year: &str) -> DateInput {
+        DateInput {
+            day: day.to_string(),
+            month: month.to_string(),
+            year: year.to_string(),
+        }
+    }
+}
+
+/// An optional date from a GOV.UK date input, with the pattern's messages: all boxes empty is no
+/// date; some empty says which are missing; otherwise it must be a real date, with a 4-digit year,
+/// not in the future (`what` names the date in messages: "Date of the evidence"). The error
+/// comes with `field`, the id of the first box, for the error summary's link.
+pub fn parse_date_input(
+    input: &DateInput,
+    field: &'static str,
+    what: &str,
+    today: chrono::NaiveDate,
+) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
+    let parts = [
+        ("day", input.day.trim()),
+        ("month", input.month.trim()),
+        ("year", input.year.trim()),
+    ];
+    let missing: Vec<&str> = parts
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(n, _)| *n)
+        .collect();
+    let fail = |m: String| Err((field, m));
+    match missing.len() {
+        3 => return Ok(None),
+        0 => {}
+        _ => return fail(format!("{what} must include a {}", missing.join(" and "))),
+    }
+    let number = |v: &str| -> Option<u32> {
+        (v.len() <= 4 && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse().ok())
+            .flatten()
+    };
+    let (Some(day), Some(month), Some(year)) =
+        (number(parts[0].1), number(parts[1].1), number(parts[2].1))
+    else {
+        return fail(format!("{what} must be a real date"));
+    };
+    if parts[2].1.len() != 4 {
+        return fail("Year must include 4 numbers".to_string());
+    }
+    let Some(date) = chrono::NaiveDate::from_ymd_opt(year as i32, month, day) else {
+        return fail(format!("{what} must be a real date"));
+    };
+    if date > today {
+        return fail(format!("{what} must be today or in the past"));
+    }
+    Ok(Some(date))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_follow_the_gov_uk_pattern() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let parse = |d, m, y| parse_date_input(&DateInput::new(d, m, y), "when", "Date", today);
+        assert_eq!(parse("", " ", ""), Ok(None));
+        assert_eq!(
+            parse(" 7", "03", "2025"),
+            Ok(chrono::NaiveDate::from_ymd_opt(2025, 3, 7))
+        );
+        let message = |r: Result<_, (&str, String)>| r.unwrap_err().1;
+        assert_eq!(message(parse("7", "", "2025")), "Date must include a month");
+        assert_eq!(
+            message(parse("", "", "2025")),
+            "Date must include a day and month"
+        );
+        assert_eq!(
+            message(parse("30", "2", "2025")),
+            "Date must be a real date"
+        );
+        assert_eq!(message(parse("x", "2", "2025")), "Date must be a real date");
+        assert_eq!(
+            message(parse("1", "2", "25")),
+            "Year must include 4 numbers"
+        );
+        assert_eq!(
+            message(parse("23", "11", "2026")),
+            "Date must be today or in the past"
+        );
+        assert_eq!(parse("1", "1", "x").unwrap_err().0, "when");
+    }
 
     #[test]
     fn emails() {

@@ -10,6 +10,8 @@
 //! - `auth`: roles, the signed-in person, sessions, CSRF, sign-in, invitation and reset links.
 //! - `home`: each role's home page.
 //! - `handbook`: the Attendance Lead's handbook: overview with best fit, themes, strands, autosave.
+//! - `evidence`: the school's evidence library: uploads checked by content, the object store
+//!   (content-addressed, local folder), links between documents and strands, downloads.
 //! - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
 //! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
 //! - `audit`: the append-only audit log writer.
@@ -31,6 +33,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod evidence;
 pub mod forms;
 pub mod framework;
 pub mod handbook;

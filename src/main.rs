@@ -270,9 +270,12 @@ async fn serve_with(
     let mailer = mail::start(pool.clone(), &config).await?;
     println!("mail: {}", mailer.description());
     println!("aqm is serving {base_url} using {where_db}; press Ctrl-C to stop");
+    let store = aqm::evidence::Store::local(&config.data_dir);
+    println!("files: {}", store.description());
     let state = AppState {
         db: db.clone(),
         catalogue: Arc::new(catalogue),
+        store,
         config: Arc::new(config),
     };
     let served = app::serve(listener, app::build(state), app::shutdown_signal())

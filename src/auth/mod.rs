@@ -83,11 +83,15 @@ impl Role {
     /// The pages each role may reach from its navigation, and nothing else.
     pub fn nav(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Role::AttendanceLead | Role::Assessor => {
-                &[("/home", "Home"), ("/frameworks", "Criteria")]
-            }
+            Role::AttendanceLead => &[
+                ("/home", "Home"),
+                ("/evidence", "Evidence library"),
+                ("/frameworks", "Criteria"),
+            ],
+            Role::Assessor => &[("/home", "Home"), ("/frameworks", "Criteria")],
             Role::HeadTeacher => &[
                 ("/home", "Home"),
+                ("/evidence", "Evidence library"),
                 ("/people", "Attendance Leads"),
                 ("/frameworks", "Criteria"),
             ],
@@ -215,6 +219,12 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "schools-imported" => "The schools file has been imported.",
         "enrolled" => "The school is enrolled and its handbook is open.",
         "strand-saved" => "Saved.",
+        "evidence-uploaded" => {
+            "The document is in your evidence library. Link it to the strands it supports."
+        }
+        "evidence-linked" => "The document is linked to the strand.",
+        "evidence-unlinked" => "The document is no longer linked to the strand.",
+        "evidence-deleted" => "The document has been deleted from your evidence library.",
         _ => return None,
     })
 }

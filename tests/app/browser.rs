@@ -426,3 +426,167 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_evidence_library_uploads_in_the_browser_and_passes_accessibility_checks() {
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+    let files = crate::helpers::temp_dir("browser-files");
+    let pdf = files.join("Attendance policy.pdf");
+    std::fs::write(&pdf, crate::evidence::PDF).unwrap();
+    let visits = files.join("visits.txt");
+    std::fs::write(&visits, "Pupil A123456789012 was visited at home.\n").unwrap();
+
+    browser.goto(&format!("{base}/sign-in")).await;
+    browser
+        .submit(
+            "form[action='/sign-in']",
+            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
+        )
+        .await;
+    check(
+        &browser,
+        &base,
+        Some("/evidence"),
+        "empty library",
+        &mut failures,
+    )
+    .await;
+    check(
+        &browser,
+        &base,
+        Some("/evidence/upload"),
+        "upload",
+        &mut failures,
+    )
+    .await;
+    let form = "form[action^='/evidence/upload']";
+    browser
+        .submit(
+            form,
+            &[("#evidence_date-day", "31"), ("#evidence_date-month", "2")],
+        )
+        .await;
+    let text = browser.text().await;
+    assert!(text.contains("Select a file to upload"), "{text}");
+    assert!(text.contains("Date of the evidence must include a year"));
+    check(&browser, &base, None, "upload with errors", &mut failures).await;
+
+    // A real file through the real form (the CSRF token in the address): a warning first.
+    browser.goto(&format!("{base}/evidence/upload")).await;
+    browser.type_into("#file", visits.to_str().unwrap()).await;
+    browser.submit(form, &[("#title", "Home visits")]).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("looks like a Unique Pupil Number")
+    );
+    check(
+        &browser,
+        &base,
+        None,
+        "upload with pupil data warning",
+        &mut failures,
+    )
+    .await;
+
+    browser.goto(&format!("{base}/evidence/upload")).await;
+    browser.type_into("#file", pdf.to_str().unwrap()).await;
+    browser
+        .submit(
+            form,
+            &[
+                ("#title", "Attendance policy"),
+                ("#evidence_date-day", "1"),
+                ("#evidence_date-month", "9"),
+                ("#evidence_date-year", "2026"),
+            ],
+        )
+        .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("The document is in your evidence library")
+    );
+    check(&browser, &base, None, "evidence page", &mut failures).await;
+    browser
+        .submit("form[action$='/links']", &[("#strand", "1.1")])
+        .await;
+    assert!(browser.text().await.contains("Unlink"));
+    check(
+        &browser,
+        &base,
+        None,
+        "evidence page with a link",
+        &mut failures,
+    )
+    .await;
+    browser.submit("form[action$='/links']", &[]).await;
+    assert!(browser.text().await.contains("Select the strand"));
+    check(
+        &browser,
+        &base,
+        None,
+        "evidence page with errors",
+        &mut failures,
+    )
+    .await;
+    check(&browser, &base, Some("/evidence"), "library", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&format!("/assessments/{}/strands/1.1", w.assessment)),
+        "strand with a document",
+        &mut failures,
+    )
+    .await;
+    browser.quit().await;
+    let _ = std::fs::remove_dir_all(files);
+    assert!(
+        failures.is_empty(),
+        "accessibility violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// A person who chooses a file over the limit sees our page saying so, not a broken connection,
+/// although the server stops reading the upload part-way.
+#[tokio::test]
+async fn an_oversized_upload_in_the_browser_gets_a_clear_answer() {
+    let app = crate::helpers::spawn_app_with(|c| c.upload_limit_mb = 1).await;
+    let w = crate::handbook::world(&app).await;
+    let base = app.address.clone();
+    let files = crate::helpers::temp_dir("browser-big");
+    let big = files.join("big.pdf");
+    let mut bytes = crate::evidence::PDF.to_vec();
+    bytes.resize(8 * 1024 * 1024, b' ');
+    std::fs::write(&big, bytes).unwrap();
+    let browser = Browser::start().await;
+    browser.goto(&format!("{base}/sign-in")).await;
+    browser
+        .submit(
+            "form[action='/sign-in']",
+            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
+        )
+        .await;
+    browser.goto(&format!("{base}/evidence/upload")).await;
+    browser.type_into("#file", big.to_str().unwrap()).await;
+    browser
+        .submit("form[action^='/evidence/upload']", &[("#title", "Big")])
+        .await;
+    let text = browser.text().await;
+    let mut failures = Vec::new();
+    check(&browser, &base, None, "upload too large", &mut failures).await;
+    browser.quit().await;
+    let _ = std::fs::remove_dir_all(files);
+    assert!(
+        text.contains("The selected file must be smaller than 1 MB"),
+        "{text}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

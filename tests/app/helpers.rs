@@ -118,6 +118,7 @@ pub fn test_config(criteria: &Path) -> Config {
         data_dir: temp_dir("data"),
         criteria_dir: criteria.to_path_buf(),
         static_dir: manifest_dir().join("static"),
+        upload_limit_mb: 25,
         smtp_url: None,
         mail_from: "Attendance Quality Mark <no-reply@aqm.invalid>".into(),
         demo_password: Secret::new("demo-attendance-2026"),
@@ -133,6 +134,9 @@ pub struct TestApp {
     /// Runs while the test does; mail becomes .eml files in the test's data folder.
     pub _mailer: aqm::mail::MailWorker,
     pub catalogue: Arc<Catalogue>,
+    /// The test's data folder (evidence files live in its `evidence` folder).
+    pub data_dir: PathBuf,
+    pub store: aqm::evidence::Store,
 }
 
 impl TestApp {
@@ -147,6 +151,11 @@ impl TestApp {
 
 /// Starts the real application, as `aqm serve` would, on 127.0.0.1 with a random port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with settings changed by `configure` (a smaller upload limit, say).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = fresh_database().await;
     let pool = db::pool(options(&database)).await.expect("pool");
     db::migrate(&pool).await.expect("migrations");
@@ -158,11 +167,15 @@ pub async fn spawn_app() -> TestApp {
     let address = format!("http://{}", listener.local_addr().unwrap());
     let mut config = test_config(&criteria_dir());
     config.base_url = Some(address.clone());
+    configure(&mut config);
     let catalogue = Arc::new(catalogue);
     let db = Db::new(pool.clone());
+    let data_dir = config.data_dir.clone();
+    let store = aqm::evidence::Store::local(&data_dir);
     let state = AppState {
         db: db.clone(),
         catalogue: catalogue.clone(),
+        store: store.clone(),
         config: Arc::new(config),
     };
     // Mail goes to .eml files in the test's data folder, as it does without SMTP settings.
@@ -185,6 +198,8 @@ pub async fn spawn_app() -> TestApp {
         client,
         _mailer: mailer,
         catalogue,
+        data_dir,
+        store,
     }
 }
 
@@ -312,7 +327,12 @@ impl TestApp {
 }
 
 impl Visitor {
-    fn cookie_header(&self) -> String {
+    /// The CSRF token of the last page, as a form of ours would send it.
+    pub fn csrf(&self) -> String {
+        self.csrf.clone().unwrap_or_default()
+    }
+
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -11,6 +11,59 @@ struct World {
     a1: Uuid,
     b1: Uuid,
     users: HashMap<&'static str, TestUser>,
+    /// Open handbooks of schools A1 and A2.
+    handbook_a1: Uuid,
+    handbook_a2: Uuid,
+    /// A document in the evidence library of school A1, and one of school B1.
+    evidence_a1: Uuid,
+    evidence_b1: Uuid,
+}
+
+/// An open handbook (assessment) for `school`, in a cohort of its own.
+async fn handbook(app: &TestApp, tenant: Uuid, school: Uuid) -> Uuid {
+    let cohort = Uuid::new_v4();
+    sqlx::query("INSERT INTO cohort (id, tenant_id, name) VALUES ($1, $2, $3)")
+        .bind(cohort)
+        .bind(tenant)
+        .bind(format!("cohort {school}"))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version)
+         VALUES ($1, $2, $3, $4, 'laqm', 'v1')",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(school)
+    .bind(cohort)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// A document in `school`'s evidence library, its file in the store.
+async fn evidence(app: &TestApp, tenant: Uuid, school: Uuid, title: &str) -> Uuid {
+    let bytes = format!("%PDF-1.4\n% {title}\n");
+    let hash = aqm::evidence::store::ContentHash::of(bytes.as_bytes());
+    app.store.put(&hash, bytes.as_bytes()).await.unwrap();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO evidence (id, tenant_id, school_id, title, file_name, content_type, size_bytes, sha256)
+         VALUES ($1, $2, $3, $4, 'plan.pdf', 'application/pdf', $5, $6)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(school)
+    .bind(title)
+    .bind(bytes.len() as i64)
+    .bind(hash.as_str())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
 }
 
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
@@ -43,7 +96,15 @@ async fn world(app: &TestApp) -> World {
             .await;
         users.insert(key, user);
     }
-    World { a1, b1, users }
+    World {
+        a1,
+        b1,
+        users,
+        handbook_a1: handbook(app, a, a1).await,
+        handbook_a2: handbook(app, a, a2).await,
+        evidence_a1: evidence(app, a, a1, "Alpha One plan").await,
+        evidence_b1: evidence(app, b, b1, "Beta One plan").await,
+    }
 }
 
 struct Case {
@@ -120,6 +181,52 @@ fn cases(w: &World) -> Vec<Case> {
         "head_a1",
         vec!["lead_a1", "assessor_a"],
     );
+    // The evidence library: a document of school A1 is not found by the lead of school A2, by
+    // anyone of tenant B, nor by the authority's own staff (not their page).
+    let ev = w.evidence_a1;
+    for (method, suffix) in [
+        ("GET", ""),
+        ("GET", "/download"),
+        ("POST", "/links"),
+        ("POST", "/delete"),
+    ] {
+        case(
+            method,
+            format!("/evidence/{ev}{suffix}"),
+            "lead_a1",
+            vec!["lead_a2", "lead_b1", "admin_b", "officer_a", "assessor_a"],
+        );
+    }
+    case(
+        "GET",
+        format!("/evidence/{}", w.evidence_b1),
+        "lead_b1",
+        vec!["lead_a1", "head_a1", "admin_a"],
+    );
+    for path in ["/evidence", "/evidence/upload"] {
+        case(
+            "GET",
+            path.into(),
+            "head_a1",
+            vec!["officer_a", "admin_a", "assessor_a", "operator"],
+        );
+    }
+    // Linking and unlinking through another school's handbook, or another school's document
+    // through one's own handbook.
+    let (h1, h2) = (w.handbook_a1, w.handbook_a2);
+    for path in [
+        format!("/assessments/{h1}/strands/1.1/evidence"),
+        format!("/assessments/{h1}/strands/1.1/evidence/{ev}/unlink"),
+    ] {
+        case("POST", path, "lead_a1", vec!["lead_a2", "lead_b1"]);
+    }
+    // (No one may do this one; its control is the route above.)
+    case(
+        "POST",
+        format!("/assessments/{h2}/strands/1.1/evidence/{ev}/unlink"),
+        "lead_a1",
+        vec!["lead_a2"],
+    );
     cases
 }
 
@@ -169,6 +276,12 @@ async fn other_tenants_and_other_schools_get_404_on_every_route() {
         .await
         .unwrap();
     assert_eq!(active, vec![true, true]);
+    let deleted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM evidence WHERE deleted_at IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(deleted, 0);
 }
 
 #[tokio::test]
@@ -179,7 +292,7 @@ async fn lists_and_downloads_show_only_the_viewers_tenant_and_school() {
     let mut b = app.signed_in(&w.users["admin_b"]).await;
     b.get("/people").await;
     // (method, path, viewer, text that must not appear)
-    let lists: [(&str, &str, &str); 8] = [
+    let lists: [(&str, &str, &str); 10] = [
         ("/people", "admin_a", "lead-b1@example.org"),
         ("/people", "officer_a", "lead-b1@example.org"),
         ("/people", "head_a1", "lead-a2@example.org"),
@@ -188,6 +301,8 @@ async fn lists_and_downloads_show_only_the_viewers_tenant_and_school() {
         ("/audit.csv", "officer_a", "admin-b@example.org"),
         ("/people/invite", "admin_a", "Beta One Primary"),
         ("/people/invite", "head_a1", "Alpha Two Primary"),
+        ("/evidence", "lead_a2", "Alpha One plan"),
+        ("/evidence", "lead_b1", "Alpha One plan"),
     ];
     for (path, who, hidden) in lists {
         let mut v = app.signed_in(&w.users[who]).await;

@@ -5,6 +5,7 @@
 mod accounts;
 mod browser;
 mod embedded;
+mod evidence;
 mod handbook;
 mod helpers;
 mod isolation;

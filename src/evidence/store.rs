@@ -1,0 +1,195 @@
+//! Where evidence files live: an object store addressed by the SHA-256 of the content, so the same
+//! file uploaded twice (or by two schools) is kept once, and a stored object never changes.
+//!
+//! Only a local folder is implemented: `<data dir>/evidence/<first 2 hex>/<sha256>`. S3-compatible
+//! storage is meant to be a second variant of `Store` with the same three operations; callers
+//! use nothing else, so adding it touches this file and the configuration only.
+
+use axum::body::Body;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// The SHA-256 of a file's content, as 64 lowercase hex digits: the only name an object has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContentHash(String);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> ContentHash {
+        ContentHash::from_digest(Sha256::digest(bytes).as_slice())
+    }
+
+    /// From a finished incremental hasher (uploads are hashed while they arrive).
+    pub fn from_hasher(hasher: Sha256) -> ContentHash {
+        ContentHash::from_digest(hasher.finalize().as_slice())
+    }
+
+    fn from_digest(digest: &[u8]) -> ContentHash {
+        ContentHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// A stored hash read back from the database; `None` unless it is exactly 64 lowercase hex
+    /// digits, so it can never make a path that leaves the store's folder.
+    pub fn parse(hex: &str) -> Option<ContentHash> {
+        (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| ContentHash(hex.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A stored object ready to send.
+pub struct Object {
+    pub len: u64,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Local(LocalStore),
+}
+
+impl Store {
+    /// The local store under `<data_dir>/evidence`.
+    pub fn local(data_dir: &Path) -> Store {
+        Store::Local(LocalStore {
+            root: data_dir.join("evidence"),
+        })
+    }
+
+    /// Keeps `bytes` under `hash` (which must be theirs). Returns false when the object was
+    /// already there, in which case nothing is written.
+    pub async fn put(&self, hash: &ContentHash, bytes: &[u8]) -> io::Result<bool> {
+        match self {
+            Store::Local(s) => s.put(hash, bytes).await,
+        }
+    }
+
+    pub async fn get(&self, hash: &ContentHash) -> io::Result<Option<Object>> {
+        match self {
+            Store::Local(s) => s.get(hash).await,
+        }
+    }
+
+    pub async fn exists(&self, hash: &ContentHash) -> io::Result<bool> {
+        match self {
+            Store::Local(s) => Ok(tokio::fs::try_exists(s.path(hash)).await?),
+        }
+    }
+
+    /// A line for the start-up output.
+    pub fn description(&self) -> String {
+        match self {
+            Store::Local(s) => format!("evidence files in {}", s.root.display()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    fn path(&self, hash: &ContentHash) -> PathBuf {
+        self.root.join(&hash.as_str()[..2]).join(hash.as_str())
+    }
+
+    /// Written to a temporary file in the store's own `tmp` folder (same file system), flushed to
+    /// disk, then renamed into place: a crash leaves either no object or a whole one, never half.
+    async fn put(&self, hash: &ContentHash, bytes: &[u8]) -> io::Result<bool> {
+        let target = self.path(hash);
+        if tokio::fs::try_exists(&target).await? {
+            return Ok(false);
+        }
+        let tmp_dir = self.root.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir).await?;
+        tokio::fs::create_dir_all(target.parent().expect("objects sit in a folder")).await?;
+        let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            file.write_all(bytes).await?;
+            file.sync_all().await?;
+            drop(file);
+            // Two uploads of the same file at once both get here; either rename leaves the same
+            // bytes in place.
+            tokio::fs::rename(&tmp, &target).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        written.map(|()| true)
+    }
+
+    async fn get(&self, hash: &ContentHash) -> io::Result<Option<Object>> {
+        let file = match tokio::fs::File::open(self.path(hash)).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata().await?.len();
+        Ok(Some(Object {
+            len,
+            body: Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_checked_before_they_become_paths() {
+        let h = ContentHash::of(b"abc");
+        assert_eq!(
+            h.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(ContentHash::parse(h.as_str()), Some(h));
+        assert_eq!(ContentHash::parse("../../etc/passwd"), None);
+        assert_eq!(ContentHash::parse(&"A".repeat(64)), None);
+        assert_eq!(ContentHash::parse("ab"), None);
+    }
+
+    #[tokio::test]
+    async fn the_same_bytes_are_stored_once_and_read_back_whole() {
+        let dir = std::env::temp_dir().join(format!("aqm-store-{}", uuid::Uuid::new_v4()));
+        let store = Store::local(&dir);
+        let h = ContentHash::of(b"minutes");
+        assert!(!store.exists(&h).await.unwrap());
+        assert!(store.put(&h, b"minutes").await.unwrap());
+        assert!(!store.put(&h, b"minutes").await.unwrap(), "already there");
+        assert!(store.exists(&h).await.unwrap());
+        let path = dir.join("evidence").join(&h.as_str()[..2]).join(h.as_str());
+        assert_eq!(std::fs::read(&path).unwrap(), b"minutes");
+        // Nothing is left behind in the temporary folder.
+        assert_eq!(
+            std::fs::read_dir(dir.join("evidence/tmp")).unwrap().count(),
+            0
+        );
+        let object = store.get(&h).await.unwrap().unwrap();
+        assert_eq!(object.len, 7);
+        let bytes = axum::body::to_bytes(object.body, 100).await.unwrap();
+        assert_eq!(&bytes[..], b"minutes");
+        assert!(
+            store
+                .get(&ContentHash::of(b"other"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
