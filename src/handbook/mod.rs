@@ -6,6 +6,7 @@
 //! both texts shown, and every attempt (saved or refused) is kept in `strand_revision`.
 
 pub mod pupil_data;
+pub mod zip;
 
 use crate::app::AppState;
 use crate::audit;

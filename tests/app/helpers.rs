@@ -24,30 +24,35 @@ fn server() -> &'static Server {
             url.parse().expect("DATABASE_URL is a PostgreSQL URL"),
         )),
         _ => {
-            remove_stale_clusters();
-            let root = std::env::temp_dir().join(format!("aqm-test-pg-{}", std::process::id()));
+            let root = run_root().join("pg");
             Server::Managed(ManagedPostgres::start(&root).expect("the test PostgreSQL starts"))
         }
     })
 }
 
-/// Clusters of earlier test runs whose process is gone.
-fn remove_stale_clusters() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        if let Some(pid) = name
-            .strip_prefix("aqm-test-pg-")
-            .and_then(|p| p.parse::<i32>().ok())
-        {
-            // SAFETY: signal 0 only checks whether the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                let _ = std::fs::remove_dir_all(entry.path());
+/// One folder per test run for everything the tests write (the managed cluster, data folders,
+/// criteria copies); folders of earlier runs whose process is gone are removed on the way in.
+fn run_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if let Some(pid) = name
+                    .strip_prefix("aqm-test-")
+                    .and_then(|p| p.parse::<i32>().ok())
+                {
+                    // SAFETY: signal 0 only checks whether the process exists.
+                    if unsafe { libc::kill(pid, 0) } != 0 {
+                        let _ = std::fs::remove_dir_all(entry.path());
+                    }
+                }
             }
         }
-    }
+        let root = std::env::temp_dir().join(format!("aqm-test-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
 }
 
 pub fn options(database: &str) -> PgConnectOptions {
@@ -105,7 +110,7 @@ pub fn criteria_dir() -> PathBuf {
 
 /// A fresh temp folder for one test.
 pub fn temp_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aqm-{prefix}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = run_root().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
