@@ -77,6 +77,11 @@ pub fn build(state: AppState) -> Router {
             "/assessments/{id}/strands/{key}",
             get(handbook::get_strand).post(handbook::post_strand),
         )
+        .route("/assessments/{id}/print", get(handbook::export::get_print))
+        .route(
+            "/assessments/{id}/handbook.zip",
+            get(handbook::export::get_zip),
+        )
         // Evidence library: Attendance Leads and head teachers of the school
         .route("/evidence", get(evidence::get_library))
         .route(

@@ -5,6 +5,7 @@
 //! No lost work: every strand carries a version; a save against a stale version is refused with
 //! both texts shown, and every attempt (saved or refused) is kept in `strand_revision`.
 
+pub mod export;
 pub mod pupil_data;
 pub mod zip;
 

@@ -317,6 +317,16 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
     .await;
     let strand = format!("{overview}/strands/2.1");
     check(&browser, &base, Some(&strand), "strand", &mut failures).await;
+    let print = format!("{overview}/print");
+    check(
+        &browser,
+        &base,
+        Some(&print),
+        "handbook to print",
+        &mut failures,
+    )
+    .await;
+    browser.goto(&format!("{base}{strand}")).await;
 
     // Type, wait for the autosave, reload: the text is there.
     browser

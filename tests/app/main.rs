@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 mod embedded;
 mod evidence;
+mod export;
 mod handbook;
 mod helpers;
 mod isolation;

@@ -1,0 +1,266 @@
+//! The completed handbook as a document, laid out like the printed handbook's evidence tables
+//! (theme by theme: strand, statements, actions and evidence, level claimed, impact): a
+//! print-friendly page, and a ZIP holding that document with every linked evidence file, in a
+//! folder per strand, for the assessor.
+
+use super::{AssessmentRow, SCHOOL_ROLES, claims, entries, load, zip};
+use crate::app::AppState;
+use crate::auth::{Ctx, CurrentUser};
+use crate::error::AppError;
+use crate::evidence::store::ContentHash;
+use crate::framework;
+use crate::layout::Layout;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub struct DocStrand {
+    pub label: String,
+    /// (level name, statement) for the levels this strand has.
+    pub statements: Vec<(String, String)>,
+    pub actions: String,
+    pub level: String,
+    pub impact: String,
+    pub documents: Vec<String>,
+}
+
+pub struct DocTheme {
+    pub number: u32,
+    pub title: String,
+    pub fit: String,
+    pub reason: String,
+    pub strands: Vec<DocStrand>,
+}
+
+/// Everything the exported handbook shows.
+pub struct HandbookDoc {
+    pub a: AssessmentRow,
+    pub framework: String,
+    pub generated: String,
+    pub overall: String,
+    pub overall_reason: String,
+    pub themes: Vec<DocTheme>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkedFile {
+    strand_key: String,
+    title: String,
+    file_name: String,
+    sha256: String,
+}
+
+async fn linked_files(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    assessment: Uuid,
+) -> Result<Vec<LinkedFile>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.strand_key, e.title, e.file_name, e.sha256
+         FROM evidence_link l JOIN evidence e ON e.tenant_id = l.tenant_id AND e.id = l.evidence_id
+         WHERE l.tenant_id = $1 AND l.assessment_id = $2 AND e.deleted_at IS NULL
+         ORDER BY l.strand_key, e.title",
+    )
+    .bind(tenant)
+    .bind(assessment)
+    .fetch_all(conn)
+    .await
+}
+
+/// The handbook of assessment `id` for a person of its school (404 for anyone else), and the
+/// evidence files linked to its strands.
+async fn build(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<(HandbookDoc, Vec<LinkedFile>), AppError> {
+    user.require(SCHOOL_ROLES)?;
+    let tenant = user.tenant()?;
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let h = load(&mut tx, state, user, id).await?;
+    let entries = entries(&mut tx, tenant, id).await?;
+    let files = linked_files(&mut tx, tenant, id).await?;
+    tx.commit().await?;
+    let fit = framework::best_fit(&h.fw, &claims(&entries));
+    let level_name = |key: Option<&str>| {
+        key.and_then(|k| h.fw.level(k))
+            .map_or_else(|| "None".to_string(), |l| l.name.clone())
+    };
+    let mut documents: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in &files {
+        documents
+            .entry(f.strand_key.as_str())
+            .or_default()
+            .push(format!("{} ({})", f.title, f.file_name));
+    }
+    let themes =
+        h.fw.themes
+            .iter()
+            .zip(&fit.themes)
+            .map(|(theme, tf)| DocTheme {
+                number: theme.number,
+                title: theme.title.clone(),
+                fit: level_name(tf.level.as_deref()),
+                reason: tf.reason.clone(),
+                strands: theme
+                    .strands
+                    .iter()
+                    .map(|s| {
+                        let e = entries.get(&s.key);
+                        DocStrand {
+                            label: s.label.clone(),
+                            statements: h
+                                .fw
+                                .statements_in_order(s)
+                                .into_iter()
+                                .filter_map(|(l, t)| t.map(|t| (l.name.clone(), t.to_string())))
+                                .collect(),
+                            actions: e.map(|e| e.actions.clone()).unwrap_or_default(),
+                            level: level_name(e.and_then(|e| e.claimed_level.as_deref())),
+                            impact: e.map(|e| e.impact.clone()).unwrap_or_default(),
+                            documents: documents.get(s.key.as_str()).cloned().unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+    let doc = HandbookDoc {
+        framework: format!("{} ({})", h.fw.name, h.fw.version),
+        generated: chrono::Utc::now().format("%d/%m/%Y").to_string(),
+        overall: level_name(fit.overall.as_deref()),
+        overall_reason: fit.reason,
+        themes,
+        a: h.a,
+    };
+    Ok((doc, files))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "handbook/print.html")]
+pub struct PrintPage {
+    layout: Layout,
+    doc: HandbookDoc,
+}
+
+pub async fn get_print(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<PrintPage, AppError> {
+    let (doc, _) = build(&state, &user, id).await?;
+    Ok(PrintPage {
+        layout: ctx.layout("/handbook"),
+        doc,
+    })
+}
+
+/// The same document as a file on its own (styles inside it), for the ZIP.
+#[derive(Template)]
+#[template(path = "handbook/standalone.html")]
+struct Standalone<'a> {
+    doc: &'a HandbookDoc,
+}
+
+/// A file name made of the school and cohort, safe anywhere.
+fn base_name(doc: &HandbookDoc) -> String {
+    let raw = format!("handbook {} {}", doc.a.school_name, doc.a.cohort_name);
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+pub async fn get_zip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let (doc, files) = build(&state, &user, id).await?;
+    let html = Standalone { doc: &doc }
+        .render()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut entries = vec![("handbook.html".to_string(), html.into_bytes())];
+    let mut used = std::collections::HashSet::new();
+    for f in &files {
+        let hash = ContentHash::parse(&f.sha256)
+            .ok_or_else(|| anyhow::anyhow!("bad stored hash for {}", f.file_name))?;
+        let object = state
+            .store
+            .get(&hash)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading evidence {}: {e}", f.file_name))?
+            .ok_or_else(|| {
+                anyhow::anyhow!("evidence file {} is missing from the store", f.file_name)
+            })?;
+        let bytes = axum::body::to_bytes(object.body, usize::MAX)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading evidence {}: {e}", f.file_name))?;
+        // A folder per strand key (the two strands printed 4.5 have different keys).
+        let mut name = format!(
+            "strand {}/{}",
+            zip::safe_name(&f.strand_key),
+            zip::safe_name(&f.file_name)
+        );
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!(
+                "strand {}/{n} {}",
+                zip::safe_name(&f.strand_key),
+                zip::safe_name(&f.file_name)
+            );
+            n += 1;
+        }
+        entries.push((name, bytes.to_vec()));
+    }
+    let (time, date) = zip::dos_stamp(chrono::Utc::now().naive_utc());
+    let archive = zip::stored(&entries, time, date)
+        .map_err(|_| anyhow::anyhow!("the handbook's files are too large for one ZIP"))?;
+    let file = format!("{}.zip", base_name(&doc));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        archive,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_plain() {
+        let doc = HandbookDoc {
+            a: AssessmentRow {
+                id: Uuid::nil(),
+                school_id: Uuid::nil(),
+                school_name: "St Anne's Primary".into(),
+                cohort_name: "2026/27".into(),
+                framework_key: "laqm".into(),
+                framework_version: "v1".into(),
+            },
+            framework: String::new(),
+            generated: String::new(),
+            overall: String::new(),
+            overall_reason: String::new(),
+            themes: Vec::new(),
+        };
+        assert_eq!(base_name(&doc), "handbook-st-anne-s-primary-2026-27");
+    }
+}
