@@ -79,6 +79,10 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/assessments/{id}/print", get(handbook::export::get_print))
         .route(
+            "/assessments/{id}/handbook.pdf",
+            get(handbook::export::get_pdf),
+        )
+        .route(
             "/assessments/{id}/handbook.zip",
             get(handbook::export::get_zip),
         )

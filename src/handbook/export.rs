@@ -3,6 +3,7 @@
 //! print-friendly page, and a ZIP holding that document with every linked evidence file, in a
 //! folder per strand, for the assessor.
 
+use super::pdf::{self, Block, Kind};
 use super::{AssessmentRow, SCHOOL_ROLES, claims, entries, load, zip};
 use crate::app::AppState;
 use crate::auth::{Ctx, CurrentUser};
@@ -91,6 +92,10 @@ async fn build(
         key.and_then(|k| h.fw.level(k))
             .map_or_else(|| "None".to_string(), |l| l.name.clone())
     };
+    let fit_name = |key: Option<&str>| {
+        key.and_then(|k| h.fw.level(k))
+            .map_or_else(|| "Not yet".to_string(), |l| l.name.clone())
+    };
     let mut documents: HashMap<&str, Vec<String>> = HashMap::new();
     for f in &files {
         documents
@@ -105,7 +110,7 @@ async fn build(
             .map(|(theme, tf)| DocTheme {
                 number: theme.number,
                 title: theme.title.clone(),
-                fit: level_name(tf.level.as_deref()),
+                fit: fit_name(tf.level.as_deref()),
                 reason: tf.reason.clone(),
                 strands: theme
                     .strands
@@ -132,7 +137,7 @@ async fn build(
     let doc = HandbookDoc {
         framework: format!("{} ({})", h.fw.name, h.fw.version),
         generated: chrono::Utc::now().format("%d/%m/%Y").to_string(),
-        overall: level_name(fit.overall.as_deref()),
+        overall: fit_name(fit.overall.as_deref()),
         overall_reason: fit.reason,
         themes,
         a: h.a,
@@ -167,6 +172,106 @@ struct Standalone<'a> {
     doc: &'a HandbookDoc,
 }
 
+/// The document as PDF blocks: the order and wording of the print page, as headings and
+/// paragraphs (a table of five columns does not fit an A4 page readably).
+fn blocks(doc: &HandbookDoc) -> Vec<Block> {
+    let mut b = vec![
+        Block::new(Kind::H1, "Attendance Quality Mark handbook"),
+        Block::new(
+            Kind::P,
+            format!(
+                "{}, cohort {}. Criteria: {}. Produced {}.",
+                doc.a.school_name, doc.a.cohort_name, doc.framework, doc.generated
+            ),
+        ),
+        Block::new(
+            Kind::Label,
+            format!("Suggested best fit overall: {}", doc.overall),
+        ),
+        Block::new(Kind::P, &doc.overall_reason),
+    ];
+    for t in &doc.themes {
+        b.push(Block::new(
+            Kind::H2,
+            format!("Key theme {}: {}", t.number, t.title),
+        ));
+        b.push(Block::new(
+            Kind::Label,
+            format!("Suggested best fit: {}", t.fit),
+        ));
+        b.push(Block::new(Kind::P, &t.reason));
+        for s in &t.strands {
+            b.push(Block::new(Kind::H3, format!("Strand {}", s.label)));
+            for (level, text) in &s.statements {
+                b.push(Block::new(Kind::P, format!("{level}: {text}")));
+            }
+            b.push(Block::new(Kind::Label, "Actions and evidence"));
+            b.push(Block::new(
+                Kind::P,
+                if s.actions.trim().is_empty() {
+                    "Not written yet."
+                } else {
+                    &s.actions
+                },
+            ));
+            b.push(Block::new(
+                Kind::Label,
+                format!("Level claimed: {}", s.level),
+            ));
+            b.push(Block::new(
+                Kind::Label,
+                "Evidence of impact / anticipated evidence",
+            ));
+            b.push(Block::new(
+                Kind::P,
+                if s.impact.trim().is_empty() {
+                    "Not written yet."
+                } else {
+                    &s.impact
+                },
+            ));
+            if !s.documents.is_empty() {
+                b.push(Block::new(Kind::Label, "Documents"));
+                b.push(Block::new(Kind::P, s.documents.join("\n")));
+            }
+        }
+    }
+    b
+}
+
+async fn render_pdf(doc: &HandbookDoc) -> Result<Vec<u8>, AppError> {
+    let title = format!(
+        "Attendance Quality Mark handbook – {}, {}",
+        doc.a.school_name, doc.a.cohort_name
+    );
+    let blocks = blocks(doc);
+    // Laying out and subsetting fonts is CPU work: keep it off the async runtime.
+    tokio::task::spawn_blocking(move || pdf::render(&title, &blocks))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("PDF: {e}")))
+}
+
+pub async fn get_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let (doc, _) = build(&state, &user, id).await?;
+    let bytes = render_pdf(&doc).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.pdf\"", base_name(&doc)),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A file name made of the school and cohort, safe anywhere.
 fn base_name(doc: &HandbookDoc) -> String {
     let raw = format!("handbook {} {}", doc.a.school_name, doc.a.cohort_name);
@@ -190,7 +295,11 @@ pub async fn get_zip(
     let html = Standalone { doc: &doc }
         .render()
         .map_err(|e| anyhow::anyhow!(e))?;
-    let mut entries = vec![("handbook.html".to_string(), html.into_bytes())];
+    let pdf = render_pdf(&doc).await?;
+    let mut entries = vec![
+        ("handbook.pdf".to_string(), pdf),
+        ("handbook.html".to_string(), html.into_bytes()),
+    ];
     let mut used = std::collections::HashSet::new();
     for f in &files {
         let hash = ContentHash::parse(&f.sha256)

@@ -6,6 +6,7 @@
 //! both texts shown, and every attempt (saved or refused) is kept in `strand_revision`.
 
 pub mod export;
+pub mod pdf;
 pub mod pupil_data;
 pub mod zip;
 

@@ -136,6 +136,86 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
     assert!(html.contains("Plan reviewed by governors."));
     assert!(html.contains("Suggested best fit overall"));
 
+    assert!(listing.contains("handbook.pdf"));
+
+    // The PDF: an attachment, tagged, fonts embedded, with the statements and the school's words.
+    let resp = app
+        .client
+        .get(format!(
+            "{}/assessments/{}/handbook.pdf",
+            app.address, w.assessment
+        ))
+        .header(
+            "cookie",
+            lead.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"handbook-riverside-primary-2026-27.pdf\""
+    );
+    let pdf = resp.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(
+        raw.contains("/StructTreeRoot") && raw.contains("/MarkInfo"),
+        "tagged"
+    );
+    assert!(
+        raw.contains("/FontFile2") || raw.contains("/FontFile3"),
+        "fonts embedded"
+    );
+    let pdf_file = file.with_file_name("handbook.pdf");
+    std::fs::write(&pdf_file, &pdf).unwrap();
+    // Debian's poppler-utils reads the text back as a reader would.
+    let text = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&pdf_file)
+        .arg("-")
+        .output()
+        .expect("pdftotext is installed");
+    let text = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("Plan reviewed by governors."), "{text}");
+    assert!(text.contains("Level claimed: Gold"));
+    assert!(text.contains("Key theme 6: Quality of provision"));
+    let statement = fw.strands().next().unwrap().1.statements["bronze"]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains(&statement[..60]),
+        "a statement of strand 1.1 is in the PDF"
+    );
+    let info = String::from_utf8_lossy(
+        &std::process::Command::new("pdfinfo")
+            .arg(&pdf_file)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Tagged:"), "yes", "{info}");
+    assert_eq!(
+        field("Title:"),
+        "Attendance Quality Mark handbook – Riverside Primary, 2026/27"
+    );
+
     // Another school's lead, and the officer, are refused.
     let mut other = app.signed_in(&w.other_lead).await;
     let mut officer = app.signed_in(&w.officer).await;
