@@ -220,6 +220,35 @@ fn cases(w: &World) -> Vec<Case> {
     ] {
         case("POST", path, "lead_a1", vec!["lead_a2", "lead_b1"]);
     }
+    // The handbook and its exports: only the school's own lead and head.
+    for suffix in [
+        "",
+        "/themes/1",
+        "/strands/1.1",
+        "/print",
+        "/handbook.pdf",
+        "/handbook.zip",
+    ] {
+        case(
+            "GET",
+            format!("/assessments/{h1}{suffix}"),
+            "lead_a1",
+            vec!["lead_a2", "lead_b1", "admin_b", "officer_a", "assessor_a"],
+        );
+    }
+    case(
+        "POST",
+        format!("/assessments/{h1}/strands/1.1"),
+        "lead_a1",
+        vec!["lead_a2", "lead_b1"],
+    );
+    // Cohorts: the authority's officers only.
+    case(
+        "GET",
+        "/cohorts".into(),
+        "officer_a",
+        vec!["lead_a1", "head_a1", "assessor_a"],
+    );
     // (No one may do this one; its control is the route above.)
     case(
         "POST",
