@@ -216,13 +216,7 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
                 &format!("role{i}@example.org"),
             )
             .await;
-        browser.goto(&format!("{base}/sign-in")).await;
-        browser
-            .submit(
-                "form[action='/sign-in']",
-                &[("#email", &user.email), ("#password", &user.password)],
-            )
-            .await;
+        browser.sign_in(&base, &user).await;
         assert!(
             browser.text().await.contains("Signed in as"),
             "{role:?} signed in"
@@ -298,13 +292,7 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
     let browser = Browser::start().await;
     let mut failures = Vec::new();
 
-    browser.goto(&format!("{base}/sign-in")).await;
-    browser
-        .submit(
-            "form[action='/sign-in']",
-            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
-        )
-        .await;
+    browser.sign_in(&base, &w.lead).await;
     let overview = format!("/assessments/{}", w.assessment);
     check(&browser, &base, Some(&overview), "overview", &mut failures).await;
     check(
@@ -404,16 +392,7 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
     browser.submit("form[action='/sign-out']", &[]).await;
 
     // The officer's programme pages.
-    browser.goto(&format!("{base}/sign-in")).await;
-    browser
-        .submit(
-            "form[action='/sign-in']",
-            &[
-                ("#email", &w.officer.email),
-                ("#password", &w.officer.password),
-            ],
-        )
-        .await;
+    browser.sign_in(&base, &w.officer).await;
     check(&browser, &base, Some("/cohorts"), "cohorts", &mut failures).await;
     browser.submit("form[action='/cohorts']", &[]).await;
     check(&browser, &base, None, "cohorts with errors", &mut failures).await;
@@ -450,13 +429,7 @@ async fn the_evidence_library_uploads_in_the_browser_and_passes_accessibility_ch
     let visits = files.join("visits.txt");
     std::fs::write(&visits, "Pupil A123456789012 was visited at home.\n").unwrap();
 
-    browser.goto(&format!("{base}/sign-in")).await;
-    browser
-        .submit(
-            "form[action='/sign-in']",
-            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
-        )
-        .await;
+    browser.sign_in(&base, &w.lead).await;
     check(
         &browser,
         &base,
@@ -577,13 +550,7 @@ async fn an_oversized_upload_in_the_browser_gets_a_clear_answer() {
     bytes.resize(8 * 1024 * 1024, b' ');
     std::fs::write(&big, bytes).unwrap();
     let browser = Browser::start().await;
-    browser.goto(&format!("{base}/sign-in")).await;
-    browser
-        .submit(
-            "form[action='/sign-in']",
-            &[("#email", &w.lead.email), ("#password", &w.lead.password)],
-        )
-        .await;
+    browser.sign_in(&base, &w.lead).await;
     browser.goto(&format!("{base}/evidence/upload")).await;
     browser.type_into("#file", big.to_str().unwrap()).await;
     browser

@@ -72,23 +72,9 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
             .contains("School Development Plan (development plan.pdf)")
     );
 
-    let resp = app
-        .client
-        .get(format!(
-            "{}/assessments/{}/handbook.zip",
-            app.address, w.assessment
-        ))
-        .header(
-            "cookie",
-            lead.cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-        .send()
-        .await
-        .unwrap();
+    let resp = lead
+        .download(&format!("/assessments/{}/handbook.zip", w.assessment))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/zip");
     assert_eq!(
@@ -139,23 +125,9 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
     assert!(listing.contains("handbook.pdf"));
 
     // The PDF: an attachment, tagged, fonts embedded, with the statements and the school's words.
-    let resp = app
-        .client
-        .get(format!(
-            "{}/assessments/{}/handbook.pdf",
-            app.address, w.assessment
-        ))
-        .header(
-            "cookie",
-            lead.cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-        .send()
-        .await
-        .unwrap();
+    let resp = lead
+        .download(&format!("/assessments/{}/handbook.pdf", w.assessment))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     assert_eq!(

@@ -409,6 +409,16 @@ impl Visitor {
         self.read(resp).await
     }
 
+    /// A download: the raw response, with this visitor's cookies.
+    pub async fn download(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         self.get("/sign-in").await;
         let page = self

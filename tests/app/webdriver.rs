@@ -189,6 +189,16 @@ impl Browser {
         }
     }
 
+    /// Signs in through the real sign-in form.
+    pub async fn sign_in(&self, base: &str, user: &crate::helpers::TestUser) {
+        self.goto(&format!("{base}/sign-in")).await;
+        self.submit(
+            "form[action='/sign-in']",
+            &[("#email", &user.email), ("#password", &user.password)],
+        )
+        .await;
+    }
+
     pub async fn text(&self) -> String {
         self.eval("return document.body.innerText;", json!([]))
             .await
