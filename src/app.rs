@@ -1,34 +1,26 @@
-//! The application: shared state, the one route table (read it top to bottom), the middleware
-//! every request passes, and serving with graceful shutdown.
+//! The one route table (read it top to bottom), the middleware every request passes, and serving
+//! with graceful shutdown.
+//!
+//! The table is a list of `Route`s, so the tests can read every path and method it serves (the
+//! isolation test fails when an id-taking route has no cross-tenant case).
 
-use crate::config::Config;
-use crate::db::Db;
-use crate::evidence::{self, Store};
-use crate::framework::Catalogue;
-use crate::{admin, auth, error, handbook, home, programme, public};
+use crate::state::AppState;
+use crate::{admin, auth, error, evidence, handbook, home, programme, public};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::routing::{MethodRouter, get};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub catalogue: Arc<Catalogue>,
-    pub config: Arc<Config>,
-    /// Where evidence files are kept.
-    pub store: Store,
-}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,118 +28,170 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// and no framing by other sites.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub fn build(state: AppState) -> Router {
-    let static_files = ServeDir::new(&state.config.static_dir);
+/// How long a request may take before it is answered 408.
+const REQUEST_TIME: Duration = Duration::from_secs(30);
+/// Evidence uploads read the file inside the handler: 25 MB over a slow school connection takes
+/// minutes, not seconds. Only signed-in school staff get as far as reading the body.
+const UPLOAD_TIME: Duration = Duration::from_secs(10 * 60);
+
+/// One method of one path, and its handler with any layers of its own.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    router: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let router = match method {
+        Method::GET => axum::routing::get(handler),
+        Method::POST => axum::routing::post(handler),
+        _ => unreachable!("the service answers GET and POST only"),
+    };
+    Route {
+        method,
+        path,
+        router: router.layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIME,
+        )),
+    }
+}
+
+fn get_<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
+    route(Method::GET, path, handler)
+}
+
+fn post_<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Route {
+    route(Method::POST, path, handler)
+}
+
+/// A POST that reads a large body in its handler: a time limit and a body limit of its own.
+fn upload<H: Handler<T, AppState>, T: 'static>(
+    path: &'static str,
+    handler: H,
+    body_limit: usize,
+    time: Duration,
+) -> Route {
+    Route {
+        method: Method::POST,
+        path,
+        router: axum::routing::post(handler)
+            .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(body_limit))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                time,
+            )),
+    }
+}
+
+/// Every page of the service, by who uses it.
+pub fn routes(upload_limit: usize) -> Vec<Route> {
     // The upload route reads a little more than the file limit (the form's other fields); the
     // handler itself refuses the file the moment it passes the limit.
-    let upload_body_limit = state
-        .config
-        .upload_limit()
-        .saturating_add(evidence::FORM_OVERHEAD);
-    let pages = Router::new()
+    let upload_body_limit = upload_limit.saturating_add(evidence::FORM_OVERHEAD);
+    vec![
         // Everyone
-        .route("/", get(public::get_home))
-        .route("/frameworks", get(public::get_frameworks))
-        .route("/frameworks/{key}/{version}", get(public::get_framework))
-        .route("/accessibility", get(public::get_accessibility))
+        get_("/", public::get_home),
+        get_("/frameworks", public::get_frameworks),
+        get_("/frameworks/{key}/{version}", public::get_framework),
+        get_("/accessibility", public::get_accessibility),
         // Signing in, and links from emails
-        .route(
-            "/sign-in",
-            get(auth::routes::get_sign_in).post(auth::routes::post_sign_in),
-        )
-        .route("/sign-out", post(auth::routes::post_sign_out))
-        .route(
-            "/password-reset",
-            get(auth::routes::get_password_reset).post(auth::routes::post_password_reset),
-        )
-        .route(
-            "/set-password/{token}",
-            get(auth::routes::get_set_password).post(auth::routes::post_set_password),
-        )
+        get_("/sign-in", auth::routes::get_sign_in),
+        post_("/sign-in", auth::routes::post_sign_in),
+        post_("/sign-out", auth::routes::post_sign_out),
+        get_("/password-reset", auth::routes::get_password_reset),
+        post_("/password-reset", auth::routes::post_password_reset),
+        get_("/set-password/{token}", auth::routes::get_set_password),
+        post_("/set-password/{token}", auth::routes::post_set_password),
         // Signed in: each role's home
-        .route("/home", get(home::get_home))
+        get_("/home", home::get_home),
         // The handbook: Attendance Leads and head teachers of the school
-        .route("/handbook", get(handbook::get_handbook))
-        .route("/assessments/{id}", get(handbook::get_overview))
-        .route(
-            "/assessments/{id}/themes/{number}",
-            get(handbook::get_theme),
-        )
-        .route(
+        get_("/handbook", handbook::get_handbook),
+        get_("/assessments/{id}", handbook::get_overview),
+        get_("/assessments/{id}/themes/{number}", handbook::get_theme),
+        get_(
             "/assessments/{id}/strands/{key}",
-            get(handbook::get_strand).post(handbook::post_strand),
-        )
-        .route("/assessments/{id}/print", get(handbook::export::get_print))
-        .route(
-            "/assessments/{id}/handbook.pdf",
-            get(handbook::export::get_pdf),
-        )
-        .route(
-            "/assessments/{id}/handbook.zip",
-            get(handbook::export::get_zip),
-        )
+            handbook::strand::get_strand,
+        ),
+        post_(
+            "/assessments/{id}/strands/{key}",
+            handbook::strand::post_strand,
+        ),
+        get_("/assessments/{id}/print", handbook::export::get_print),
+        get_("/assessments/{id}/handbook.pdf", handbook::export::get_pdf),
+        get_("/assessments/{id}/handbook.zip", handbook::export::get_zip),
         // Evidence library: Attendance Leads and head teachers of the school
-        .route("/evidence", get(evidence::get_library))
-        .route(
+        get_("/evidence", evidence::library::get_library),
+        get_("/evidence/upload", evidence::upload::get_upload),
+        upload(
             "/evidence/upload",
-            get(evidence::get_upload)
-                .post(evidence::post_upload)
-                .layer(axum::extract::DefaultBodyLimit::max(upload_body_limit)),
-        )
-        .route("/evidence/{id}", get(evidence::get_evidence))
-        .route("/evidence/{id}/download", get(evidence::get_download))
-        .route("/evidence/{id}/links", post(evidence::post_evidence_link))
-        .route("/evidence/{id}/delete", post(evidence::post_delete))
-        .route(
+            evidence::upload::post_upload,
+            upload_body_limit,
+            UPLOAD_TIME,
+        ),
+        get_("/evidence/{id}", evidence::document::get_evidence),
+        get_("/evidence/{id}/download", evidence::document::get_download),
+        post_("/evidence/{id}/links", evidence::links::post_evidence_link),
+        post_("/evidence/{id}/delete", evidence::document::post_delete),
+        post_(
             "/assessments/{id}/strands/{key}/evidence",
-            post(evidence::post_strand_link),
-        )
-        .route(
+            evidence::links::post_strand_link,
+        ),
+        post_(
             "/assessments/{id}/strands/{key}/evidence/{eid}/unlink",
-            post(evidence::post_strand_unlink),
-        )
-        // The programme: LA officers (and tenant admins)
-        .route(
-            "/cohorts",
-            get(programme::get_cohorts).post(programme::post_cohort),
-        )
-        .route("/cohorts/{id}", get(programme::get_cohort))
-        .route("/cohorts/{id}/enrol", post(programme::post_enrol))
-        // People: tenant admins, LA officers, head teachers (their school's leads)
-        .route("/people", get(admin::people::get_people))
-        .route(
-            "/people/invite",
-            get(admin::people::get_invite).post(admin::people::post_invite),
-        )
-        .route("/people/{id}", get(admin::people::get_person))
-        .route(
-            "/people/{id}/deactivate",
-            post(admin::people::post_deactivate),
-        )
-        .route("/people/{id}/role", post(admin::people::post_role))
-        // Schools and the audit log: tenant admins and LA officers
-        .route("/schools", get(admin::schools::get_schools))
-        .route(
+            evidence::links::post_strand_unlink,
+        ),
+        // The programme: LA officers (and authority administrators)
+        get_("/cohorts", programme::get_cohorts),
+        post_("/cohorts", programme::post_cohort),
+        get_("/cohorts/{id}", programme::get_cohort),
+        post_("/cohorts/{id}/enrol", programme::post_enrol),
+        // People: authority administrators, LA officers, head teachers (their school's leads)
+        get_("/people", admin::people::get_people),
+        get_("/people/invite", admin::people::get_invite),
+        post_("/people/invite", admin::people::post_invite),
+        get_("/people/{id}", admin::people::get_person),
+        post_("/people/{id}/deactivate", admin::people::post_deactivate),
+        post_("/people/{id}/role", admin::people::post_role),
+        // Schools and the audit log: authority administrators and LA officers
+        get_("/schools", admin::schools::get_schools),
+        get_("/schools/import", admin::schools::get_import),
+        upload(
             "/schools/import",
-            get(admin::schools::get_import)
-                .post(admin::schools::post_import)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    admin::schools::IMPORT_LIMIT,
-                )),
-        )
-        .route("/schools/{id}", get(admin::schools::get_school))
-        .route("/audit", get(admin::audit_log::get_audit))
-        .route("/audit.csv", get(admin::audit_log::get_audit_csv))
+            admin::schools::post_import,
+            admin::schools::IMPORT_LIMIT,
+            REQUEST_TIME,
+        ),
+        get_("/schools/{id}", admin::schools::get_school),
+        get_("/audit", admin::audit_log::get_audit),
+        get_("/audit.csv", admin::audit_log::get_audit_csv),
         // Platform operator
-        .route(
-            "/operator/tenants",
-            get(admin::tenants::get_tenants).post(admin::tenants::post_tenant),
-        )
-        .route("/operator/mail", get(admin::mail_page::get_mail))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::middleware,
-        ));
+        get_("/operator/tenants", admin::tenants::get_tenants),
+        post_("/operator/tenants", admin::tenants::post_tenant),
+        get_("/operator/mail", admin::mail_page::get_mail),
+    ]
+}
+
+/// Every (method, path) of the route table, for tests.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    routes(0).into_iter().map(|r| (r.method, r.path)).collect()
+}
+
+pub fn build(state: AppState) -> Router {
+    let static_files = ServeDir::new(&state.config.static_dir);
+    let mut pages = Router::new();
+    for r in routes(state.config.upload_limit()) {
+        // Two methods of one path merge into one method router.
+        pages = pages.route(r.path, r.router);
+    }
+    let pages = pages.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::middleware,
+    ));
 
     let routes = pages
         .route("/healthz", get(get_healthz))
@@ -175,7 +219,6 @@ pub fn build(state: AppState) -> Router {
                 tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
             }))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(axum::middleware::from_fn(time_limit))
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -193,26 +236,6 @@ pub fn build(state: AppState) -> Router {
                 HeaderValue::from_static("DENY"),
             )),
     )
-}
-
-/// How long a request may take before it is answered 408.
-const REQUEST_TIME: Duration = Duration::from_secs(30);
-/// Evidence uploads read the file inside the handler: 25 MB over a slow school connection takes
-/// minutes, not seconds. Only signed-in school staff get as far as reading the body.
-const UPLOAD_TIME: Duration = Duration::from_secs(10 * 60);
-
-async fn time_limit(req: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let limit =
-        if req.method() == axum::http::Method::POST && req.uri().path() == "/evidence/upload" {
-            UPLOAD_TIME
-        } else {
-            REQUEST_TIME
-        };
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
-    }
 }
 
 /// Liveness and readiness in one: answers 200 only when the database answers.

@@ -14,6 +14,12 @@ pub enum AppError {
     /// No session: the person is sent to sign in, then back to `0`.
     #[error("sign-in required")]
     SignInRequired(String),
+    /// Signed in, but the person's role may not use this page.
+    #[error("forbidden")]
+    Forbidden,
+    /// A form or query string that cannot be read (a field of the wrong shape).
+    #[error("unreadable request")]
+    BadRequest,
     #[error("CSRF check failed")]
     Csrf,
     #[error("request too large")]
@@ -46,6 +52,16 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "This form has expired",
                 "For your security, forms stop working after you sign in or out, or after a long time. Go back, reload the page and try again. Copy any text you typed first.",
+            ),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "You cannot use this page",
+                "Your account does not give you access to this page. Use the links in the menu to reach your own work.",
+            ),
+            AppError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "This form could not be read",
+                "Something in what was sent is not in the form this page expects. Go back, check what you entered and try again.",
             ),
             AppError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,33 +5,41 @@
 //! One binary: an axum server rendering askama templates over PostgreSQL (sqlx), with criteria
 //! frameworks read from versioned TOML files at start and recorded in the database.
 //!
-//! Module map:
-//! - `config`: settings from the environment and flags; secrets redacted.
-//! - `auth`: roles, the signed-in person, sessions, CSRF, sign-in, invitation and reset links.
-//! - `home`: each role's home page.
-//! - `handbook`: the Attendance Lead's handbook: overview with best fit, themes, strands, autosave.
-//! - `evidence`: the school's evidence library: uploads checked by content, the object store
-//!   (content-addressed, local folder), links between documents and strands, downloads.
-//! - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
-//! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
-//! - `audit`: the append-only audit log writer.
-//! - `forms`: form errors shown next to fields; input parsing.
-//! - `app`: shared state, the one route table, middleware, serving with graceful shutdown.
-//! - `error`: the one `AppError` and its error pages.
-//! - `layout`: the context every page's layout gets (navigation).
-//! - `db`: pools (the row-level-security role for requests, the login role for the few tenant-less
-//!   tasks), migrations, the embedded default PostgreSQL cluster, framework version records.
-//! - `framework`: criteria model, TOML loading and validation, the best-fit rule (pure).
-//! - `mail`: the email outbox: enqueue in the request's transaction, a worker that sends over
-//!   SMTP or writes .eml files, the list of written mail.
-//! - `public`: pages for everyone: home, criteria, accessibility statement.
+//! The house reads top-down; each layer imports only layers below it, never one that imports it
+//! back:
+//! 1. Entry: `startup` (the one start-up, for `aqm serve` and the tests) and `app` (the one route
+//!    table, middleware, serving).
+//! 2. Workflows, each owning its handlers, queries and page structs:
+//!    - `home`: each role's home page, leading to that role's work.
+//!    - `handbook`: the Attendance Lead's handbook: overview with best fit, themes, the strand page
+//!      and its save (autosave), the exports (print page, PDF, ZIP).
+//!    - `evidence`: the school's evidence library: `library`, `upload` (checked by content, with
+//!      the pupil-data check), `document` (page, download, delete), `links` (to strands).
+//!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
+//!    - `admin`: people, schools and their import (`gias` parsing, `school_import`), the audit log
+//!      page, authorities, the CLI, demo data.
+//!    - `public`: pages for everyone: home, criteria, accessibility statement.
+//! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader),
+//!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
+//!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
+//!    (field errors, date inputs), `layout` (the page layout context, from plain values).
+//! 4. `auth`: roles, the signed-in person, sessions, CSRF, sign-in, links, and the `Scoped<R>`
+//!    extractor (role check, tenant transaction, page context); `error`: the one `AppError`.
+//! 5. `state` (what every request can reach), `db` (pools, migrations, the embedded cluster,
+//!    framework records), `store` (evidence files, content-addressed), `mail` (the outbox and its
+//!    worker), `audit` (the append-only log writer).
+//! 6. `domain` (typed values parsed once: email, names, slugs, ids), `framework` (criteria model,
+//!    TOML loading and validation, the best-fit rule; pure), `config`.
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod evidence;
 pub mod forms;
@@ -42,3 +50,8 @@ pub mod layout;
 pub mod mail;
 pub mod programme;
 pub mod public;
+pub mod pupil_data;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod web;

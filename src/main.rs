@@ -2,13 +2,12 @@
 
 use anyhow::Context;
 use aqm::admin::{cli, demo};
-use aqm::app::{self, AppState};
+use aqm::app;
 use aqm::config::Config;
-use aqm::{db, framework, mail};
+use aqm::{db, startup};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "aqm", version, about = "Attendance Quality Mark platform")]
@@ -217,7 +216,7 @@ where
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Criteria first: a broken file stops us before anything is started.
-    let catalogue = framework::load_dir(&config.criteria_dir)?;
+    let catalogue = startup::load_criteria(&config)?;
     let database = db::open(&config).await?;
     let result = serve_with(config, catalogue, &database.pool).await;
     close(database).await;
@@ -226,29 +225,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn serve_with(
     config: Config,
-    catalogue: framework::Catalogue,
+    catalogue: aqm::framework::Catalogue,
     pool: &sqlx::PgPool,
 ) -> anyhow::Result<()> {
-    db::migrate(pool).await?;
-    db::frameworks::record(pool, &catalogue, &config.criteria_dir).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let base_url = config.base_url();
-    // A new embedded installation gets the demo authority, so there is something to sign in to.
-    if config.database_url.is_none()
-        && demo::is_empty(pool).await?
-        && demo::seed(pool, config.demo_password.expose()).await?
-    {
-        print!(
-            "{}",
-            demo::sign_ins(
-                &base_url,
-                config.demo_password.expose(),
-                demo_password_from_env()
-            )
-        );
-    }
+    let embedded = config.database_url.is_none();
+    let demo_password = config.demo_password.clone();
     let where_db = match &config.database_url {
         Some(_) => "the PostgreSQL server of DATABASE_URL".to_string(),
         None => format!(
@@ -256,7 +237,16 @@ async fn serve_with(
             config.data_dir.join("postgres").display()
         ),
     };
-    for fw in catalogue.all() {
+    let app = startup::build(config, catalogue, pool.clone()).await?;
+    let base_url = app.state.config.base_url();
+    // A new embedded installation gets the demo authority, so there is something to sign in to.
+    if embedded && demo::is_empty(pool).await? && demo::seed(pool, demo_password.expose()).await? {
+        print!(
+            "{}",
+            demo::sign_ins(&base_url, demo_password.expose(), demo_password_from_env())
+        );
+    }
+    for fw in app.state.catalogue.all() {
         println!(
             "criteria: {} {} ({} themes, {} statements) from {}",
             fw.short_name,
@@ -266,25 +256,10 @@ async fn serve_with(
             fw.path.display()
         );
     }
-    let db = db::Db::new(pool.clone());
-    let mailer = mail::start(pool.clone(), &config).await?;
-    println!("mail: {}", mailer.description());
+    println!("mail: {}", app.mailer.description());
     println!("aqm is serving {base_url} using {where_db}; press Ctrl-C to stop");
-    let store = aqm::evidence::Store::local(&config.data_dir);
-    println!("files: {}", store.description());
-    let state = AppState {
-        db: db.clone(),
-        catalogue: Arc::new(catalogue),
-        store,
-        config: Arc::new(config),
-    };
-    let served = app::serve(listener, app::build(state), app::shutdown_signal())
-        .await
-        .context("the web server failed");
-    // The message in hand is finished; the rest wait in the outbox for the next start.
-    mailer.stop().await;
-    db.close().await;
-    served
+    println!("files: {}", app.state.store.description());
+    app.run(app::shutdown_signal()).await
 }
 
 /// Closes the pool, then stops the embedded cluster (if any) so no PostgreSQL is left running.

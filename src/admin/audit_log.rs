@@ -1,13 +1,13 @@
 //! The audit log of an authority, for tenant admins and LA officers: newest first, filtered by
 //! school and person, and downloadable as CSV (what you see is what you get).
 
-use crate::app::AppState;
-use crate::auth::{Ctx, CurrentUser, Role};
+use crate::auth::{Officers, Scoped};
+use crate::domain::{PersonId, SchoolId};
 use crate::error::AppError;
 use crate::layout::Layout;
+use crate::web::Query;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -26,12 +26,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn school(&self) -> Option<Uuid> {
-        self.school.parse().ok()
+    fn school(&self) -> Option<SchoolId> {
+        SchoolId::parse(&self.school)
     }
 
-    fn person(&self) -> Option<Uuid> {
-        self.person.parse().ok()
+    fn person(&self) -> Option<PersonId> {
+        PersonId::parse(&self.person)
     }
 
     fn query_string(&self) -> String {
@@ -83,7 +83,7 @@ async fn entries(
     )
     .bind(tenant)
     .bind(f.school())
-    .bind(f.person())
+    .bind(f.person().map(Uuid::from))
     .bind(LIMIT)
     .fetch_all(conn)
     .await
@@ -103,26 +103,21 @@ pub struct AuditPage {
 }
 
 pub async fn get_audit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
+    mut s: Scoped<Officers>,
     Query(f): Query<Filter>,
 ) -> Result<AuditPage, AppError> {
-    user.require(&[Role::TenantAdmin, Role::LaOfficer])?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let entries = entries(&mut tx, tenant, &f).await?;
+    let tenant = s.tenant;
+    let entries = entries(&mut s.tx, tenant, &f).await?;
     let schools = sqlx::query_as("SELECT id, name || ' (' || urn || ')' AS label FROM school WHERE tenant_id = $1 ORDER BY name")
         .bind(tenant)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *s.tx)
         .await?;
     let people = sqlx::query_as("SELECT id, name || ' (' || email || ')' AS label FROM app_user WHERE tenant_id = $1 ORDER BY name")
         .bind(tenant)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *s.tx)
         .await?;
-    tx.commit().await?;
     Ok(AuditPage {
-        layout: ctx.layout("/audit"),
+        layout: s.layout("/audit"),
         entries,
         schools,
         people,
@@ -144,15 +139,12 @@ fn csv_cell(value: &str) -> String {
 }
 
 pub async fn get_audit_csv(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    mut s: Scoped<Officers>,
     Query(f): Query<Filter>,
 ) -> Result<Response, AppError> {
-    user.require(&[Role::TenantAdmin, Role::LaOfficer])?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let rows = entries(&mut tx, tenant, &f).await?;
-    tx.commit().await?;
+    let tenant = s.tenant;
+    let rows = entries(&mut s.tx, tenant, &f).await?;
+    drop(s);
     let mut out = String::from("When,Who,What,School,Subject,Before,After\r\n");
     for e in rows {
         let cells = [

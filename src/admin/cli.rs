@@ -2,10 +2,11 @@
 //! pages. Runs with the unrestricted connection; every change is audited as "command line".
 
 use super::tenants;
+use crate::accounts::{self, AddError, NewPerson};
 use crate::audit;
 use crate::auth::links::{self, Purpose};
 use crate::auth::{Role, password};
-use crate::forms::parse_email;
+use crate::domain::{EmailAddress, PersonName, TenantSlug};
 use anyhow::{Context, bail};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -19,8 +20,9 @@ pub async fn add_tenant(
     name: &str,
     nation: &str,
 ) -> anyhow::Result<Uuid> {
+    let slug = TenantSlug::parse(slug).map_err(|p| anyhow::anyhow!("--slug: {p}"))?;
     let mut tx = pool.begin().await?;
-    let id = tenants::create(&mut tx, slug, name, nation, None).await?;
+    let id = tenants::create(&mut tx, &slug, name, nation, None).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -71,11 +73,9 @@ pub async fn add_user(pool: &PgPool, base_url: &str, u: NewUser<'_>) -> anyhow::
             Role::ALL.map(|r| r.as_str()).join(", ")
         )
     })?;
-    let email =
-        parse_email(u.email).with_context(|| format!("\"{}\" is not an email address", u.email))?;
-    if u.name.trim().is_empty() {
-        bail!("the name must not be empty");
-    }
+    let email = EmailAddress::parse(u.email)
+        .with_context(|| format!("\"{}\" is not an email address", u.email))?;
+    let name = PersonName::parse(u.name).map_err(|p| anyhow::anyhow!("--name: {p}"))?;
     let mut tx = pool.begin().await?;
     let tenant = match (role, u.tenant) {
         (Role::PlatformOperator, None) => None,
@@ -110,30 +110,30 @@ pub async fn add_user(pool: &PgPool, base_url: &str, u: NewUser<'_>) -> anyhow::
     };
     let hash = match u.password {
         Some(p) => {
-            if let Some(weak) = password::weakness(p, &email, u.name) {
+            if let Some(weak) = password::weakness(p, email.as_str(), name.as_str()) {
                 bail!("{weak}");
             }
             Some(password::hash(p).await?)
         }
         None => None,
     };
-    let id = Uuid::new_v4();
-    let done = sqlx::query(
-        "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+    let added = accounts::add_person(
+        &mut tx,
+        &NewPerson {
+            tenant,
+            email: &email,
+            name: &name,
+            role,
+            school,
+            password_hash: hash.as_deref(),
+        },
     )
-    .bind(id)
-    .bind(tenant)
-    .bind(&email)
-    .bind(u.name.trim())
-    .bind(role.as_str())
-    .bind(school)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        bail!("{email} already has an account");
-    }
+    .await;
+    let id = match added {
+        Ok(id) => id,
+        Err(AddError::EmailTaken) => bail!("{email} already has an account"),
+        Err(e) => return Err(e.into()),
+    };
     audit::record(
         &mut tx,
         &audit::Event::new("user.added")
@@ -141,7 +141,7 @@ pub async fn add_user(pool: &PgPool, base_url: &str, u: NewUser<'_>) -> anyhow::
             .actor(None, ACTOR)
             .school(school)
             .subject("user", id)
-            .after(json!({"name": u.name.trim(), "email": email, "role": role.as_str(), "school_id": school})),
+            .after(json!({"name": name.as_str(), "email": email.as_str(), "role": role.as_str(), "school_id": school})),
     )
     .await?;
     let added = if hash.is_some() {

@@ -1,8 +1,10 @@
 //! Demonstration data: a clearly labelled demo authority with a dozen schools and one account per
 //! role. Made by `aqm demo`, and on the first start of the embedded database when it is empty.
 
+use crate::accounts::{self, AddError, NewPerson};
 use crate::audit;
 use crate::auth::{Role, password};
+use crate::domain::{EmailAddress, PersonName};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -92,19 +94,26 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
     for (role, email, name) in ACCOUNTS {
         let tenant_id = (*role != Role::PlatformOperator).then_some(tenant);
         let school_id = role.is_school_role().then_some(first_school).flatten();
-        sqlx::query(
-            "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+        let email = EmailAddress::parse(email)
+            .ok_or_else(|| anyhow::anyhow!("demo address {email} is not valid"))?;
+        let name = PersonName::parse(name).map_err(|p| anyhow::anyhow!("demo name {name}: {p}"))?;
+        let added = accounts::add_person(
+            &mut tx,
+            &NewPerson {
+                tenant: tenant_id,
+                email: &email,
+                name: &name,
+                role: *role,
+                school: school_id,
+                password_hash: Some(&hash),
+            },
         )
-        .bind(Uuid::new_v4())
-        .bind(tenant_id)
-        .bind(email)
-        .bind(name)
-        .bind(role.as_str())
-        .bind(school_id)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+        .await;
+        // An address already in use elsewhere keeps its account; the demo goes on without it.
+        match added {
+            Ok(_) | Err(AddError::EmailTaken) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     audit::record(
         &mut tx,

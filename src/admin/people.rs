@@ -5,18 +5,16 @@
 //! - LA officers: invite and deactivate Attendance Leads, head teachers and assessors;
 //! - head teachers: the Attendance Leads of their own school (hand the role to a colleague).
 
-use crate::app::AppState;
-use crate::audit;
+use crate::accounts::{self, AddError, NewPerson};
 use crate::auth::links::{self, Purpose};
-use crate::auth::routes::redirect_with_flash;
-use crate::auth::{Ctx, CurrentUser, Role, session};
+use crate::auth::{Administrators, CurrentUser, PeopleManagers, Role, Scoped, session};
+use crate::domain::{EmailAddress, PersonId, PersonName, SchoolId};
 use crate::error::AppError;
-use crate::forms::{Errors, parse_email};
+use crate::forms::Errors;
 use crate::layout::Layout;
+use crate::web::{Form, Path, redirect_with_flash};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -39,8 +37,6 @@ pub fn grantable(inviter: Role) -> &'static [Role] {
         _ => &[],
     }
 }
-
-const MANAGERS: &[Role] = &[Role::TenantAdmin, Role::LaOfficer, Role::HeadTeacher];
 
 #[derive(sqlx::FromRow, Clone)]
 pub struct Person {
@@ -71,9 +67,9 @@ impl Person {
 /// The people `user` may see: the whole authority, or for a head teacher their own school.
 async fn visible_people(
     conn: &mut PgConnection,
+    tenant: Uuid,
     user: &CurrentUser,
 ) -> Result<Vec<Person>, AppError> {
-    let tenant = user.tenant()?;
     let school_only = (user.role == Role::HeadTeacher)
         .then_some(user.school_id)
         .flatten();
@@ -92,18 +88,14 @@ async fn visible_people(
 }
 
 /// One person `user` may manage, or 404: another tenant's or another school's id is not found.
-async fn managed_person(
-    conn: &mut PgConnection,
-    user: &CurrentUser,
-    id: Uuid,
-) -> Result<Person, AppError> {
-    let person = visible_people(conn, user)
+async fn managed_person<R>(s: &mut Scoped<R>, id: PersonId) -> Result<Person, AppError> {
+    let person = visible_people(&mut s.tx, s.tenant, &s.user)
         .await?
         .into_iter()
-        .find(|p| p.id == id)
+        .find(|p| p.id == id.0)
         .ok_or(AppError::NotFound)?;
     let role: Role = person.role.parse().map_err(|_| AppError::NotFound)?;
-    if !grantable(user.role).contains(&role) {
+    if !grantable(s.user.role).contains(&role) {
         return Err(AppError::NotFound);
     }
     Ok(person)
@@ -119,17 +111,11 @@ pub struct PeoplePage {
     can_invite: bool,
 }
 
-pub async fn get_people(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<PeoplePage, AppError> {
-    user.require(MANAGERS)?;
-    let mut tx = state.db.tenant_tx(user.tenant()?).await?;
-    let people = visible_people(&mut tx, &user).await?;
-    tx.commit().await?;
+pub async fn get_people(mut s: Scoped<PeopleManagers>) -> Result<PeoplePage, AppError> {
+    let people = visible_people(&mut s.tx, s.tenant, &s.user).await?;
+    let user = &s.user;
     Ok(PeoplePage {
-        layout: ctx.layout("/people"),
+        layout: s.layout("/people"),
         heading: if user.role == Role::HeadTeacher {
             "Attendance Leads"
         } else {
@@ -165,25 +151,25 @@ pub struct InvitePage {
 
 async fn school_options(
     conn: &mut PgConnection,
-    user: &CurrentUser,
+    tenant: Uuid,
 ) -> Result<Vec<SchoolOption>, AppError> {
     Ok(sqlx::query_as(
         "SELECT id, name, urn FROM school WHERE tenant_id = $1 AND status = 'open' ORDER BY name",
     )
-    .bind(user.tenant()?)
+    .bind(tenant)
     .fetch_all(conn)
     .await?)
 }
 
 fn invite_page(
-    ctx: &Ctx,
+    layout: Layout,
     user: &CurrentUser,
     schools: Vec<SchoolOption>,
     errors: Errors,
     form: InviteForm,
 ) -> InvitePage {
     InvitePage {
-        layout: ctx.layout("/people"),
+        layout,
         errors,
         roles: grantable(user.role).to_vec(),
         schools,
@@ -196,24 +182,23 @@ fn invite_page(
     }
 }
 
-pub async fn get_invite(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<InvitePage, AppError> {
-    user.require(MANAGERS)?;
-    let mut tx = state.db.tenant_tx(user.tenant()?).await?;
-    let schools = school_options(&mut tx, &user).await?;
-    tx.commit().await?;
+pub async fn get_invite(mut s: Scoped<PeopleManagers>) -> Result<InvitePage, AppError> {
+    let schools = school_options(&mut s.tx, s.tenant).await?;
     let form = InviteForm {
-        role: if user.role == Role::HeadTeacher {
+        role: if s.user.role == Role::HeadTeacher {
             Role::AttendanceLead.as_str().to_string()
         } else {
             String::new()
         },
         ..InviteForm::default()
     };
-    Ok(invite_page(&ctx, &user, schools, Errors::default(), form))
+    Ok(invite_page(
+        s.layout("/people"),
+        &s.user,
+        schools,
+        Errors::default(),
+        form,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -229,23 +214,17 @@ pub struct InviteForm {
 }
 
 pub async fn post_invite(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
+    mut s: Scoped<PeopleManagers>,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    user.require(MANAGERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let schools = school_options(&mut tx, &user).await?;
+    let tenant = s.tenant;
+    let schools = school_options(&mut s.tx, tenant).await?;
+    let user = s.user.clone();
     let mut errors = Errors::default();
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        errors.add("name", "Enter the person's full name");
-    } else if name.chars().count() > 200 {
-        errors.add("name", "Name must be 200 characters or fewer");
-    }
-    let email = parse_email(&form.email);
+    let name = PersonName::parse(&form.name)
+        .map_err(|m| errors.add("name", m))
+        .ok();
+    let email = EmailAddress::parse(&form.email);
     if email.is_none() {
         errors.add(
             "email",
@@ -265,10 +244,8 @@ pub async fn post_invite(
         (Some(r), _) if !r.is_school_role() => None,
         (_, Role::HeadTeacher) => user.school_id,
         _ => {
-            let chosen = form
-                .school
-                .parse::<Uuid>()
-                .ok()
+            let chosen = SchoolId::parse(&form.school)
+                .map(Uuid::from)
                 .filter(|id| schools.iter().any(|s| s.id == *id));
             if chosen.is_none() {
                 errors.add("school", "Select the school this person works at");
@@ -276,74 +253,71 @@ pub async fn post_invite(
             chosen
         }
     };
-    if !errors.is_empty() {
+    let valid = errors.is_empty().then_some((name, email, role));
+    let Some((Some(name), Some(email), Some(role))) = valid else {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            invite_page(&ctx, &user, schools, errors, form),
+            invite_page(s.layout("/people"), &user, schools, errors, form),
         )
             .into_response());
-    }
-    let (email, role) = (
-        email.unwrap_or_default(),
-        role.unwrap_or(Role::AttendanceLead),
-    );
-    let id = Uuid::new_v4();
-    let inserted = sqlx::query(
-        "INSERT INTO app_user (id, tenant_id, email, name, role, school_id) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (email) DO NOTHING",
+    };
+    let added = accounts::add_person(
+        &mut s.tx,
+        &NewPerson {
+            tenant: Some(tenant),
+            email: &email,
+            name: &name,
+            role,
+            school,
+            password_hash: None,
+        },
     )
-    .bind(id)
-    .bind(tenant)
-    .bind(&email)
-    .bind(&name)
-    .bind(role.as_str())
-    .bind(school)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        // Sign-in is by email alone, so an address can have one account in the whole service.
-        errors.add(
-            "email",
-            "This email address already has an account. Each person has one account",
-        );
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            invite_page(&ctx, &user, schools, errors, form),
-        )
-            .into_response());
-    }
+    .await;
+    let id = match added {
+        Ok(id) => id,
+        Err(AddError::EmailTaken) => {
+            errors.add(
+                "email",
+                "This email address already has an account. Each person has one account",
+            );
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                invite_page(s.layout("/people"), &user, schools, errors, form),
+            )
+                .into_response());
+        }
+        Err(AddError::Invalid(problem)) => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "invite refused after validation: {problem}"
+            )));
+        }
+        Err(AddError::Database(e)) => return Err(e.into()),
+    };
     let school_name = school
-        .and_then(|s| schools.iter().find(|o| o.id == s))
-        .map(|s| s.name.clone());
+        .and_then(|sc| schools.iter().find(|o| o.id == sc))
+        .map(|sc| sc.name.clone());
     let invited_as = match (&school_name, &user.tenant_name) {
-        (Some(s), _) => format!("{} at {s}", role.label()),
+        (Some(sc), _) => format!("{} at {sc}", role.label()),
         (None, Some(t)) => format!("{} for {t}", role.label()),
         (None, None) => role.label().to_string(),
     };
     links::create_and_send(
-        &mut tx,
-        &state.config.base_url(),
+        &mut s.tx,
+        &s.state.config.base_url(),
         id,
         Some(tenant),
-        &email,
-        &name,
+        email.as_str(),
+        name.as_str(),
         Purpose::Invitation,
         &invited_as,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event::new("user.invited")
-            .tenant(Some(tenant))
-            .actor(Some(user.id), &user.email)
-            .school(school)
-            .subject("user", id)
-            .after(
-                json!({"name": name, "email": email, "role": role.as_str(), "school_id": school}),
-            ),
-    )
-    .await?;
-    tx.commit().await?;
+    let invited = s.event("user.invited").school(school).subject("user", id).after(
+        json!({"name": name.as_str(), "email": email.as_str(), "role": role.as_str(), "school_id": school}),
+    );
+    s.record(invited).await?;
+    let state = s.state.clone();
+    s.commit().await?;
     Ok(redirect_with_flash(&state, "/people", "invited"))
 }
 
@@ -360,28 +334,29 @@ pub struct PersonPage {
 }
 
 pub async fn get_person(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<PeopleManagers>,
+    Path(id): Path<PersonId>,
 ) -> Result<PersonPage, AppError> {
-    user.require(MANAGERS)?;
-    let mut tx = state.db.tenant_tx(user.tenant()?).await?;
-    let person = managed_person(&mut tx, &user, id).await?;
-    let schools = school_options(&mut tx, &user).await?;
-    tx.commit().await?;
-    Ok(person_page(&ctx, &user, person, schools, Errors::default()))
+    let person = managed_person(&mut s, id).await?;
+    let schools = school_options(&mut s.tx, s.tenant).await?;
+    Ok(person_page(
+        s.layout("/people"),
+        &s.user,
+        person,
+        schools,
+        Errors::default(),
+    ))
 }
 
 fn person_page(
-    ctx: &Ctx,
+    layout: Layout,
     user: &CurrentUser,
     person: Person,
     schools: Vec<SchoolOption>,
     errors: Errors,
 ) -> PersonPage {
     PersonPage {
-        layout: ctx.layout("/people"),
+        layout,
         errors,
         can_change_role: user.role == Role::TenantAdmin && person.active && person.id != user.id,
         can_deactivate: person.active && person.id != user.id,
@@ -392,43 +367,37 @@ fn person_page(
 }
 
 pub async fn post_deactivate(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<PeopleManagers>,
+    Path(id): Path<PersonId>,
 ) -> Result<Response, AppError> {
-    user.require(MANAGERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let person = managed_person(&mut tx, &user, id).await?;
-    if person.id == user.id {
+    let tenant = s.tenant;
+    let person = managed_person(&mut s, id).await?;
+    if person.id == s.user.id {
         return Err(AppError::NotFound);
     }
     if person.active {
         sqlx::query("UPDATE app_user SET active = false, updated_at = now() WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *s.tx)
             .await?;
         // Access ends at once: every open session goes, and unused links stop working.
-        session::revoke_all(&mut tx, id).await?;
+        session::revoke_all(&mut s.tx, id.0).await?;
         sqlx::query("UPDATE user_token SET used_at = now() WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL")
             .bind(tenant)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *s.tx)
             .await?;
-        audit::record(
-            &mut tx,
-            &audit::Event::new("user.deactivated")
-                .tenant(Some(tenant))
-                .actor(Some(user.id), &user.email)
-                .school(person.school_id)
-                .subject("user", id)
-                .before(json!({"active": true}))
-                .after(json!({"active": false})),
-        )
-        .await?;
+        let deactivated = s
+            .event("user.deactivated")
+            .school(person.school_id)
+            .subject("user", id)
+            .before(json!({"active": true}))
+            .after(json!({"active": false}));
+        s.record(deactivated).await?;
     }
-    tx.commit().await?;
+    let state = s.state.clone();
+    s.commit().await?;
     Ok(redirect_with_flash(&state, "/people", "deactivated"))
 }
 
@@ -441,17 +410,14 @@ pub struct RoleForm {
 }
 
 pub async fn post_role(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<Administrators>,
+    Path(id): Path<PersonId>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    user.require(&[Role::TenantAdmin])?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let person = managed_person(&mut tx, &user, id).await?;
-    let schools = school_options(&mut tx, &user).await?;
+    let tenant = s.tenant;
+    let person = managed_person(&mut s, id).await?;
+    let schools = school_options(&mut s.tx, tenant).await?;
+    let user = s.user.clone();
     if person.id == user.id || !person.active {
         return Err(AppError::NotFound);
     }
@@ -463,10 +429,8 @@ pub async fn post_role(
         .filter(|r| grantable(user.role).contains(r));
     let school = match role {
         Some(r) if r.is_school_role() => {
-            let chosen = form
-                .school
-                .parse::<Uuid>()
-                .ok()
+            let chosen = SchoolId::parse(&form.school)
+                .map(Uuid::from)
                 .filter(|id| schools.iter().any(|s| s.id == *id));
             if chosen.is_none() {
                 errors.add("school", "Select the school this person works at");
@@ -482,7 +446,7 @@ pub async fn post_role(
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            person_page(&ctx, &user, person, schools, errors),
+            person_page(s.layout("/people"), &user, person, schools, errors),
         )
             .into_response());
     };
@@ -491,19 +455,16 @@ pub async fn post_role(
         .bind(id)
         .bind(role.as_str())
         .bind(school)
-        .execute(&mut *tx)
+        .execute(&mut *s.tx)
         .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event::new("user.role_changed")
-            .tenant(Some(tenant))
-            .actor(Some(user.id), &user.email)
-            .school(school.or(person.school_id))
-            .subject("user", id)
-            .before(json!({"role": person.role, "school_id": person.school_id}))
-            .after(json!({"role": role.as_str(), "school_id": school})),
-    )
-    .await?;
-    tx.commit().await?;
+    let changed = s
+        .event("user.role_changed")
+        .school(school.or(person.school_id))
+        .subject("user", id)
+        .before(json!({"role": person.role, "school_id": person.school_id}))
+        .after(json!({"role": role.as_str(), "school_id": school}));
+    s.record(changed).await?;
+    let state = s.state.clone();
+    s.commit().await?;
     Ok(redirect_with_flash(&state, "/people", "role-changed"))
 }

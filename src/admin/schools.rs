@@ -1,19 +1,18 @@
 //! The schools of an authority, for tenant admins and LA officers.
 
 use super::school_types::Phase;
-use crate::app::AppState;
-use crate::auth::{Ctx, CurrentUser, Role};
+use crate::auth::{Actor, Administrators, Officers, Role, Scoped};
+use crate::domain::SchoolId;
 use crate::error::AppError;
 use crate::forms::Errors;
 use crate::layout::Layout;
+use crate::web::Path;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
-
-const VIEWERS: &[Role] = &[Role::TenantAdmin, Role::LaOfficer];
 
 #[derive(sqlx::FromRow)]
 pub struct SchoolRow {
@@ -44,25 +43,17 @@ const SCHOOL_COLUMNS: &str = "SELECT s.id, s.urn, s.name, s.phase, s.la_code, s.
         (SELECT count(*) FROM app_user u WHERE u.tenant_id = s.tenant_id AND u.school_id = s.id AND u.active) AS people
      FROM school s";
 
-pub async fn get_schools(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<SchoolsPage, AppError> {
-    user.require(VIEWERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
+pub async fn get_schools(mut s: Scoped<Officers>) -> Result<SchoolsPage, AppError> {
     let schools = sqlx::query_as(&format!(
         "{SCHOOL_COLUMNS} WHERE s.tenant_id = $1 ORDER BY s.status DESC, s.name"
     ))
-    .bind(tenant)
-    .fetch_all(&mut *tx)
+    .bind(s.tenant)
+    .fetch_all(&mut *s.tx)
     .await?;
-    tx.commit().await?;
     Ok(SchoolsPage {
-        layout: ctx.layout("/schools"),
+        layout: s.layout("/schools"),
         schools,
-        can_import: user.role == Role::TenantAdmin,
+        can_import: s.user.role == Role::TenantAdmin,
     })
 }
 
@@ -90,32 +81,26 @@ pub struct SchoolPage {
 }
 
 pub async fn get_school(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<Officers>,
+    Path(id): Path<SchoolId>,
 ) -> Result<SchoolPage, AppError> {
-    user.require(VIEWERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
     let school: SchoolRow = sqlx::query_as(&format!(
         "{SCHOOL_COLUMNS} WHERE s.tenant_id = $1 AND s.id = $2"
     ))
-    .bind(tenant)
+    .bind(s.tenant)
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *s.tx)
     .await?
     .ok_or(AppError::NotFound)?;
     let members = sqlx::query_as(
         "SELECT id, name, email, role, active FROM app_user WHERE tenant_id = $1 AND school_id = $2 ORDER BY active DESC, role, name",
     )
-    .bind(tenant)
+    .bind(s.tenant)
     .bind(id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *s.tx)
     .await?;
-    tx.commit().await?;
     Ok(SchoolPage {
-        layout: ctx.layout("/schools"),
+        layout: s.layout("/schools"),
         school,
         members,
     })
@@ -135,9 +120,9 @@ pub struct ImportPage {
     limit_mb: usize,
 }
 
-fn import_page(ctx: &Ctx) -> ImportPage {
+fn import_page(layout: Layout) -> ImportPage {
     ImportPage {
-        layout: ctx.layout("/schools"),
+        layout,
         errors: Errors::default(),
         line_errors: Vec::new(),
         result: None,
@@ -145,19 +130,16 @@ fn import_page(ctx: &Ctx) -> ImportPage {
     }
 }
 
-pub async fn get_import(ctx: Ctx, user: CurrentUser) -> Result<ImportPage, AppError> {
-    user.require(&[Role::TenantAdmin])?;
-    Ok(import_page(&ctx))
+pub async fn get_import(a: Actor<Administrators>) -> Result<ImportPage, AppError> {
+    Ok(import_page(a.layout("/schools")))
 }
 
+/// Reads the whole file before any database work (it is at most `IMPORT_LIMIT`), so no
+/// connection waits on the upload: the handler takes `Actor` and begins after.
 pub async fn post_import(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
+    a: Actor<Administrators>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    user.require(&[Role::TenantAdmin])?;
-    let tenant = user.tenant()?;
     let mut bytes = None;
     while let Some(field) = multipart
         .next_field()
@@ -168,7 +150,7 @@ pub async fn post_import(
             bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
         }
     }
-    let mut page = import_page(&ctx);
+    let mut page = import_page(a.layout("/schools"));
     let bytes = match bytes {
         Some(b) if !b.is_empty() => b,
         _ => {
@@ -184,10 +166,11 @@ pub async fn post_import(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let mut tx = state.db.tenant_tx(tenant).await?;
+    let mut s = a.begin().await?;
+    let (tenant, actor) = (s.tenant, (s.user.id, s.user.email.clone()));
     let summary =
-        super::school_import::import(&mut tx, tenant, Some(user.id), &user.email, &records).await?;
-    tx.commit().await?;
+        super::school_import::import(&mut s.tx, tenant, Some(actor.0), &actor.1, &records).await?;
+    s.commit().await?;
     page.result = Some(summary);
     Ok(page.into_response())
 }

@@ -3,10 +3,10 @@
 //! used, sets the password and ends every session of the person.
 
 use super::session::{looks_like_token, new_token, revoke_all, token_hash};
-use crate::app::AppState;
 use crate::audit;
 use crate::error::AppError;
 use crate::mail;
+use crate::state::AppState;
 use askama::Template;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

@@ -1,17 +1,24 @@
 //! Who is asking: roles, the signed-in person, sessions, CSRF protection and sign-in itself.
 //!
 //! `middleware` runs on every request: it finds the session from its cookie, checks CSRF on every
-//! state-changing request, and puts the person (if any) and the CSRF token in the request. Handlers
-//! take `CurrentUser` (redirects to sign-in when absent) or `Ctx` (the layout context).
+//! state-changing request, and puts the person (if any) and the CSRF token in the request.
+//! Handlers take one of the extractors of `scoped` (who may act, in which tenant), or `Ctx` on
+//! pages anyone may see.
 
 pub mod links;
 pub mod password;
 pub mod routes;
+pub mod scoped;
 pub mod session;
 
-use crate::app::AppState;
+pub use scoped::{
+    Actor, Administrators, Members, Officers, Operator, PeopleManagers, Roles, SchoolStaff, Scoped,
+    SignedIn,
+};
+
 use crate::error::AppError;
-use crate::layout::Layout;
+use crate::layout::{Layout, PUBLIC_NAV, PageContext};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -27,7 +34,8 @@ pub const SESSION_COOKIE: &str = "aqm_session";
 pub const CSRF_COOKIE: &str = "aqm_csrf";
 /// A one-word key for a message on the next page ("signed-out"); never free text.
 pub const FLASH_COOKIE: &str = "aqm_flash";
-/// Forms send the token in this field; multipart forms in the query string; scripts in a header.
+/// Forms send the token in this field (multipart forms as their first part); scripts in a
+/// header. Never in the address, where it would stay in the history.
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Largest urlencoded form body read for the CSRF check (long handbook texts fit well within it).
@@ -70,7 +78,7 @@ impl Role {
             Role::HeadTeacher => "Head teacher",
             Role::Assessor => "Assessor",
             Role::LaOfficer => "LA officer",
-            Role::TenantAdmin => "Tenant admin",
+            Role::TenantAdmin => "Authority administrator",
             Role::PlatformOperator => "Platform operator",
         }
     }
@@ -85,12 +93,14 @@ impl Role {
         match self {
             Role::AttendanceLead => &[
                 ("/home", "Home"),
+                ("/handbook", "Handbook"),
                 ("/evidence", "Evidence library"),
                 ("/frameworks", "Criteria"),
             ],
             Role::Assessor => &[("/home", "Home"), ("/frameworks", "Criteria")],
             Role::HeadTeacher => &[
                 ("/home", "Home"),
+                ("/handbook", "Handbook"),
                 ("/evidence", "Evidence library"),
                 ("/people", "Attendance Leads"),
                 ("/frameworks", "Criteria"),
@@ -141,30 +151,13 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    /// Refuses (as 404, so nothing is revealed) unless the person has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
+    /// How the header names the person: "Jane Smith, Attendance Lead, Riverside Primary".
+    pub fn signed_in_as(&self) -> String {
+        let mut parts = vec![self.name.clone(), self.role.label().to_string()];
+        if let Some(place) = self.school_name.as_ref().or(self.tenant_name.as_ref()) {
+            parts.push(place.clone());
         }
-    }
-
-    /// The tenant of a person who must belong to one.
-    pub fn tenant(&self) -> Result<Uuid, AppError> {
-        self.tenant_id.ok_or(AppError::NotFound)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<CurrentUser>()
-            .cloned()
-            .ok_or_else(|| AppError::SignInRequired(parts.uri.path().to_string()))
+        parts.join(", ")
     }
 }
 
@@ -174,17 +167,36 @@ pub struct CsrfToken(pub String);
 #[derive(Debug, Clone)]
 struct Flash(&'static str);
 
-/// What every page's layout needs: the person (if signed in), the CSRF token for forms, and a
+/// The layout context of this request: the person's navigation and name, the form token, and a
 /// message carried over from the previous page.
+pub fn page_context(parts: &Parts) -> PageContext {
+    let user = parts.extensions.get::<CurrentUser>();
+    PageContext {
+        nav: user.map_or(PUBLIC_NAV, |u| u.role.nav()),
+        signed_in_as: user.map(CurrentUser::signed_in_as),
+        csrf_token: parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        flash: parts.extensions.get::<Flash>().map(|f| f.0),
+    }
+}
+
+/// For pages anyone may see: the person, if signed in, and the layout context.
 pub struct Ctx {
     pub user: Option<CurrentUser>,
-    pub csrf: String,
-    flash: Option<&'static str>,
+    pub page: PageContext,
 }
 
 impl Ctx {
     pub fn layout(&self, current_path: &str) -> Layout {
-        Layout::new(self.user.as_ref(), current_path, &self.csrf, self.flash)
+        self.page.layout(current_path)
+    }
+
+    /// The CSRF token forms of this page repeat.
+    pub fn csrf(&self) -> &str {
+        &self.page.csrf_token
     }
 }
 
@@ -194,12 +206,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Ctx {
             user: parts.extensions.get::<CurrentUser>().cloned(),
-            csrf: parts
-                .extensions
-                .get::<CsrfToken>()
-                .map(|t| t.0.clone())
-                .unwrap_or_default(),
-            flash: parts.extensions.get::<Flash>().map(|f| f.0),
+            page: page_context(parts),
         })
     }
 }
@@ -256,7 +263,9 @@ pub fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> He
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    // Lengths are not secret (every token has the same length); the bytes are.
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 /// Unsafe methods must come from our own pages: the browser says so (Sec-Fetch-Site, or Origin
@@ -266,24 +275,81 @@ fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
         return site == "same-origin" || site == "none";
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) => origin == origin_of(base_url),
+        Some(origin) => {
+            let ours = url::Url::parse(base_url).map(|u| u.origin());
+            let theirs = url::Url::parse(origin).map(|u| u.origin());
+            matches!((ours, theirs), (Ok(a), Ok(b)) if a.is_tuple() && a == b)
+        }
         None => true,
     }
 }
 
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
+/// How much of a multipart body is read to find the token: the first part is a short hidden
+/// field, so a token further in than this is not looked for.
+const MULTIPART_PEEK: usize = 8 * 1024;
+
+/// The boundary of a multipart/form-data content type.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if !ct.to_ascii_lowercase().starts_with("multipart/form-data") {
+        return None;
     }
+    ct.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim_matches('"').to_string())
+    })
 }
 
-fn token_in_query(req: &Request) -> Option<String> {
-    let query = req.uri().query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.into_owned())
+/// The token when it is the first part of a multipart body (the upload forms put it there, so
+/// it is read before the file and never travels in the address). `None` until the first part has
+/// been seen whole.
+fn token_in_first_part(buffer: &[u8], boundary: &str) -> Option<Option<String>> {
+    let delimiter = format!("--{boundary}");
+    let text = String::from_utf8_lossy(buffer);
+    let start = text.find(&delimiter)? + delimiter.len();
+    let rest = &text[start..];
+    let headers_end = rest.find("\r\n\r\n")?;
+    let value_start = headers_end + 4;
+    let value_end = rest[value_start..].find(&format!("\r\n{delimiter}"))? + value_start;
+    let headers = &rest[..headers_end];
+    let named = headers
+        .to_ascii_lowercase()
+        .contains(&format!("name=\"{CSRF_FIELD}\""));
+    Some(named.then(|| rest[value_start..value_end].to_string()))
+}
+
+/// Reads the start of a multipart body for the token, then hands the whole body on unchanged:
+/// what was read first, then the rest as it arrives, so a large file is still streamed.
+async fn peek_multipart(req: Request, boundary: &str) -> (Request, Option<String>) {
+    use futures_util::StreamExt;
+    let (parts, body) = req.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut found = None;
+    let mut failed = None;
+    while buffer.len() < MULTIPART_PEEK {
+        if let Some(t) = token_in_first_part(&buffer, boundary) {
+            found = t;
+            break;
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                failed = Some(e);
+                break;
+            }
+            None => break,
+        }
+    }
+    if found.is_none() {
+        found = token_in_first_part(&buffer, boundary).flatten();
+    }
+    let head = futures_util::stream::iter(
+        std::iter::once(Ok(axum::body::Bytes::from(buffer))).chain(failed.map(Err)),
+    );
+    let body = Body::from_stream(head.chain(stream));
+    (Request::from_parts(parts, body), found)
 }
 
 /// Finds the session, guards state-changing requests against CSRF, and hands the person and the
@@ -329,8 +395,14 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        let sent = match (header_token, token_in_query(&req)) {
-            (Some(t), _) | (None, Some(t)) => Some(t),
+        let boundary = multipart_boundary(req.headers());
+        let sent = match (header_token, boundary) {
+            (Some(t), _) => Some(t),
+            (None, Some(boundary)) => {
+                let (r, t) = peek_multipart(req, &boundary).await;
+                req = r;
+                t
+            }
             (None, None) if is_form => {
                 // Read the form to find the token, then hand the same bytes on to the handler.
                 let (parts, body) = req.into_parts();
@@ -422,10 +494,35 @@ mod tests {
         assert!(same_origin(&h, "https://aqm.example/"));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h, "https://aqm.example"));
-        assert_eq!(
-            origin_of("http://127.0.0.1:3000/x"),
-            "http://127.0.0.1:3000"
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3000"),
         );
+        assert!(same_origin(&h, "http://127.0.0.1:3000/x"));
+        assert!(!same_origin(&h, "http://127.0.0.1:3001"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, "http://127.0.0.1:3000"));
+    }
+
+    #[test]
+    fn the_token_is_read_from_the_first_part_of_a_multipart_body() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc123\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF";
+        assert_eq!(
+            token_in_first_part(body, "XyZ"),
+            Some(Some("abc123".to_string()))
+        );
+        // Not yet whole: read more.
+        assert_eq!(token_in_first_part(&body[..40], "XyZ"), None);
+        let other =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nabc\r\n--XyZ--";
+        assert_eq!(token_in_first_part(other, "XyZ"), Some(None));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("multipart/form-data; boundary=\"XyZ\""),
+        );
+        assert_eq!(multipart_boundary(&h).as_deref(), Some("XyZ"));
     }
 
     #[test]

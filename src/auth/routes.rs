@@ -3,15 +3,18 @@
 use super::{
     CSRF_COOKIE, Ctx, FLASH_COOKIE, SESSION_COOKIE, cookie, links, parse_cookies, password, session,
 };
-use crate::app::AppState;
 use crate::audit;
+use crate::domain::EmailAddress;
 use crate::error::AppError;
-use crate::forms::{Errors, parse_email, safe_next};
+use crate::forms::{Errors, safe_next};
 use crate::layout::Layout;
+use crate::state::AppState;
+use crate::web::redirect_with_flash;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
-use axum::extract::{ConnectInfo, Path, Query, State};
+
+use crate::web::{Form, Path, Query};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -194,16 +197,6 @@ pub async fn post_sign_out(
 }
 
 /// A redirect that leaves a message for the next page.
-pub fn redirect_with_flash(state: &AppState, to: &str, flash: &str) -> Response {
-    let secure = state.config.base_url().starts_with("https://");
-    let mut response = Redirect::to(to).into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie(FLASH_COOKIE, flash, secure, None),
-    );
-    response
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/set_password.html")]
 pub struct SetPasswordPage {
@@ -357,7 +350,7 @@ pub async fn post_password_reset(
     ctx: Ctx,
     Form(form): Form<ResetRequestForm>,
 ) -> Result<Response, AppError> {
-    let Some(email) = parse_email(&form.email) else {
+    let Some(email) = EmailAddress::parse(&form.email).map(EmailAddress::into_string) else {
         let mut errors = Errors::default();
         errors.add(
             "email",

@@ -4,16 +4,16 @@
 //! folder per strand, for the assessor.
 
 use super::pdf::{self, Block, Kind};
-use super::{AssessmentRow, SCHOOL_ROLES, claims, entries, load, zip};
-use crate::app::AppState;
-use crate::auth::{Ctx, CurrentUser};
+use super::{AssessmentRow, claims, entries, zip};
+use crate::auth::{SchoolStaff, Scoped};
+use crate::domain::AssessmentId;
 use crate::error::AppError;
-use crate::evidence::store::ContentHash;
 use crate::framework;
 use crate::layout::Layout;
+use crate::store::ContentHash;
+use crate::web::Path;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
@@ -59,7 +59,7 @@ struct LinkedFile {
 async fn linked_files(
     conn: &mut PgConnection,
     tenant: Uuid,
-    assessment: Uuid,
+    assessment: AssessmentId,
 ) -> Result<Vec<LinkedFile>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.strand_key, e.title, e.file_name, e.sha256
@@ -76,17 +76,12 @@ async fn linked_files(
 /// The handbook of assessment `id` for a person of its school (404 for anyone else), and the
 /// evidence files linked to its strands.
 async fn build(
-    state: &AppState,
-    user: &CurrentUser,
-    id: Uuid,
+    s: &mut Scoped<SchoolStaff>,
+    id: AssessmentId,
 ) -> Result<(HandbookDoc, Vec<LinkedFile>), AppError> {
-    user.require(SCHOOL_ROLES)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let h = load(&mut tx, state, user, id).await?;
-    let entries = entries(&mut tx, tenant, id).await?;
-    let files = linked_files(&mut tx, tenant, id).await?;
-    tx.commit().await?;
+    let h = id.load(s).await?;
+    let entries = entries(&mut s.tx, s.tenant, id).await?;
+    let files = linked_files(&mut s.tx, s.tenant, id).await?;
     let fit = framework::best_fit(&h.fw, &claims(&entries));
     let level_name = |key: Option<&str>| {
         key.and_then(|k| h.fw.level(k))
@@ -153,14 +148,12 @@ pub struct PrintPage {
 }
 
 pub async fn get_print(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<SchoolStaff>,
+    Path(id): Path<AssessmentId>,
 ) -> Result<PrintPage, AppError> {
-    let (doc, _) = build(&state, &user, id).await?;
+    let (doc, _) = build(&mut s, id).await?;
     Ok(PrintPage {
-        layout: ctx.layout("/handbook"),
+        layout: s.layout("/handbook"),
         doc,
     })
 }
@@ -253,11 +246,12 @@ async fn render_pdf(doc: &HandbookDoc) -> Result<Vec<u8>, AppError> {
 }
 
 pub async fn get_pdf(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<SchoolStaff>,
+    Path(id): Path<AssessmentId>,
 ) -> Result<Response, AppError> {
-    let (doc, _) = build(&state, &user, id).await?;
+    let (doc, _) = build(&mut s, id).await?;
+    // Nothing more to read: the connection goes back before the PDF is laid out.
+    drop(s);
     let bytes = render_pdf(&doc).await?;
     Ok((
         [
@@ -287,11 +281,12 @@ fn base_name(doc: &HandbookDoc) -> String {
 }
 
 pub async fn get_zip(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<SchoolStaff>,
+    Path(id): Path<AssessmentId>,
 ) -> Result<Response, AppError> {
-    let (doc, files) = build(&state, &user, id).await?;
+    let (doc, files) = build(&mut s, id).await?;
+    let state = s.state.clone();
+    drop(s);
     let html = Standalone { doc: &doc }
         .render()
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -7,86 +7,27 @@
 
 pub mod export;
 pub mod pdf;
-pub mod pupil_data;
+pub mod strand;
 pub mod zip;
 
-use crate::app::AppState;
-use crate::audit;
-use crate::auth::{Ctx, CurrentUser, Role};
+pub use crate::assessment::{AssessmentRow, Handbook};
+
+use crate::assessment;
+use crate::auth::{SchoolStaff, Scoped};
+use crate::domain::AssessmentId;
 use crate::error::AppError;
-use crate::forms::Errors;
-use crate::framework::{self, Framework, Strand, Theme};
+use crate::framework::{self, Framework, Theme};
 use crate::layout::Layout;
+use crate::web::{Path, see_other};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Datelike;
-use serde::Deserialize;
-use serde_json::json;
+use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use uuid::Uuid;
 
-/// People who read and write a school's handbook.
-pub const SCHOOL_ROLES: &[Role] = &[Role::AttendanceLead, Role::HeadTeacher];
 /// Characters allowed in each long text, stated on the page and enforced here.
 pub const TEXT_LIMIT: usize = 20_000;
-
-#[derive(sqlx::FromRow, Clone)]
-pub struct AssessmentRow {
-    pub id: Uuid,
-    pub school_id: Uuid,
-    pub school_name: String,
-    pub cohort_name: String,
-    pub framework_key: String,
-    pub framework_version: String,
-}
-
-/// An assessment the signed-in person may work on, with its pinned framework.
-pub struct Handbook {
-    pub a: AssessmentRow,
-    pub fw: Arc<Framework>,
-}
-
-/// The assessment `id`, if it belongs to the person's own school; 404 for any other.
-pub async fn load(
-    conn: &mut PgConnection,
-    state: &AppState,
-    user: &CurrentUser,
-    id: Uuid,
-) -> Result<Handbook, AppError> {
-    user.require(SCHOOL_ROLES)?;
-    let tenant = user.tenant()?;
-    let school = user.school_id.ok_or(AppError::NotFound)?;
-    let a: AssessmentRow = sqlx::query_as(
-        "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version
-         FROM assessment a
-         JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
-         JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
-         WHERE a.tenant_id = $1 AND a.id = $2 AND a.school_id = $3",
-    )
-    .bind(tenant)
-    .bind(id)
-    .bind(school)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let fw = state
-        .catalogue
-        .get(&a.framework_key, &a.framework_version)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "framework {} {} is not loaded",
-                a.framework_key,
-                a.framework_version
-            )
-        })?;
-    Ok(Handbook { a, fw })
-}
 
 #[derive(sqlx::FromRow, Clone, Default)]
 pub struct Entry {
@@ -107,13 +48,13 @@ const ENTRY_COLUMNS: &str = "SELECT e.strand_key, e.actions, e.impact, e.claimed
 pub async fn entries(
     conn: &mut PgConnection,
     tenant: Uuid,
-    assessment: Uuid,
+    assessment: impl Into<Uuid>,
 ) -> Result<HashMap<String, Entry>, sqlx::Error> {
     let rows: Vec<Entry> = sqlx::query_as(&format!(
         "{ENTRY_COLUMNS} WHERE e.tenant_id = $1 AND e.assessment_id = $2"
     ))
     .bind(tenant)
-    .bind(assessment)
+    .bind(assessment.into())
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -122,17 +63,17 @@ pub async fn entries(
         .collect())
 }
 
-async fn entry(
+pub async fn entry(
     conn: &mut PgConnection,
     tenant: Uuid,
-    assessment: Uuid,
+    assessment: impl Into<Uuid>,
     strand: &str,
 ) -> Result<Option<Entry>, sqlx::Error> {
     sqlx::query_as(&format!(
         "{ENTRY_COLUMNS} WHERE e.tenant_id = $1 AND e.assessment_id = $2 AND e.strand_key = $3"
     ))
     .bind(tenant)
-    .bind(assessment)
+    .bind(assessment.into())
     .bind(strand)
     .fetch_optional(conn)
     .await
@@ -147,29 +88,17 @@ pub fn claims(entries: &HashMap<String, Entry>) -> BTreeMap<String, String> {
 }
 
 /// `/handbook`: the school's open handbook, or a page saying there is none yet.
-pub async fn get_handbook(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<Response, AppError> {
-    user.require(SCHOOL_ROLES)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let open: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM assessment WHERE tenant_id = $1 AND school_id = $2 AND status = 'open'",
+pub async fn get_handbook(mut s: Scoped<SchoolStaff>) -> Result<Response, AppError> {
+    let school = s.school()?;
+    Ok(
+        match assessment::open_of_school(&mut s.tx, s.tenant, school).await? {
+            Some(id) => see_other(&format!("/assessments/{id}")),
+            None => NoHandbookPage {
+                layout: s.layout("/handbook"),
+            }
+            .into_response(),
+        },
     )
-    .bind(tenant)
-    .bind(user.school_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(match open {
-        Some(id) => Redirect::to(&format!("/assessments/{id}")).into_response(),
-        None => NoHandbookPage {
-            layout: ctx.layout("/handbook"),
-        }
-        .into_response(),
-    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -234,7 +163,7 @@ pub struct OverviewPage {
     best_fit_rule: String,
 }
 
-fn level_name(fw: &Framework, key: Option<&str>) -> String {
+pub fn level_name(fw: &Framework, key: Option<&str>) -> String {
     key.and_then(|k| fw.level(k))
         .map_or_else(|| "Not yet".to_string(), |l| l.name.clone())
 }
@@ -242,7 +171,7 @@ fn level_name(fw: &Framework, key: Option<&str>) -> String {
 async fn evidence_counts(
     conn: &mut PgConnection,
     tenant: Uuid,
-    assessment: Uuid,
+    assessment: AssessmentId,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT l.strand_key, count(*) FROM evidence_link l JOIN evidence e ON e.tenant_id = l.tenant_id AND e.id = l.evidence_id
@@ -256,17 +185,12 @@ async fn evidence_counts(
 }
 
 pub async fn get_overview(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<SchoolStaff>,
+    Path(id): Path<AssessmentId>,
 ) -> Result<OverviewPage, AppError> {
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let h = load(&mut tx, &state, &user, id).await?;
-    let entries = entries(&mut tx, tenant, id).await?;
-    let evidence = evidence_counts(&mut tx, tenant, id).await?;
-    tx.commit().await?;
+    let h = id.load(&mut s).await?;
+    let entries = entries(&mut s.tx, s.tenant, id).await?;
+    let evidence = evidence_counts(&mut s.tx, s.tenant, id).await?;
     let fit = framework::best_fit(&h.fw, &claims(&entries));
     let themes =
         h.fw.themes
@@ -286,7 +210,7 @@ pub async fn get_overview(
             })
             .collect();
     Ok(OverviewPage {
-        layout: ctx.layout("/handbook"),
+        layout: s.layout("/handbook"),
         fw_name: format!("{} ({})", h.fw.name, h.fw.version),
         overall: level_name(&h.fw, fit.overall.as_deref()),
         overall_reason: fit.reason,
@@ -307,17 +231,12 @@ pub struct ThemePage {
 }
 
 pub async fn get_theme(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path((id, number)): Path<(Uuid, u32)>,
+    mut s: Scoped<SchoolStaff>,
+    Path((id, number)): Path<(AssessmentId, u32)>,
 ) -> Result<ThemePage, AppError> {
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let h = load(&mut tx, &state, &user, id).await?;
-    let entries = entries(&mut tx, tenant, id).await?;
-    let evidence = evidence_counts(&mut tx, tenant, id).await?;
-    tx.commit().await?;
+    let h = id.load(&mut s).await?;
+    let entries = entries(&mut s.tx, s.tenant, id).await?;
+    let evidence = evidence_counts(&mut s.tx, s.tenant, id).await?;
     let theme =
         h.fw.themes
             .iter()
@@ -326,375 +245,10 @@ pub async fn get_theme(
             .clone();
     let rows = strand_rows(&h.fw, &theme, &entries, &evidence);
     Ok(ThemePage {
-        layout: ctx.layout("/handbook"),
+        layout: s.layout("/handbook"),
         cpd: h.fw.cpd_for_theme(number).map(|c| c.name.clone()),
         a: h.a,
         theme,
         rows,
     })
-}
-
-/// A statement column on the strand page.
-pub struct Statement {
-    pub level_key: String,
-    pub level_name: String,
-    pub text: Option<String>,
-}
-
-pub struct Conflict {
-    pub actions: String,
-    pub impact: String,
-    pub level: String,
-    pub saved_by: String,
-    pub saved_at: String,
-}
-
-#[derive(sqlx::FromRow)]
-pub struct LinkedEvidence {
-    pub id: Uuid,
-    pub title: String,
-    pub file_name: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "handbook/strand.html")]
-pub struct StrandPage {
-    layout: Layout,
-    a: AssessmentRow,
-    theme_number: u32,
-    theme_title: String,
-    key: String,
-    label: String,
-    statements: Vec<Statement>,
-    prompts: Vec<String>,
-    sources: Vec<String>,
-    levels: Vec<(String, String)>,
-    actions: String,
-    impact: String,
-    level: String,
-    version: i32,
-    last_saved: Option<String>,
-    errors: Errors,
-    pupil_data: Vec<String>,
-    conflict: Option<Conflict>,
-    prev: Option<(String, String)>,
-    next: Option<(String, String)>,
-    limit: usize,
-    linked: Vec<LinkedEvidence>,
-    library: Vec<LinkedEvidence>,
-}
-
-fn find_strand<'a>(fw: &'a Framework, key: &str) -> Option<(&'a Theme, &'a Strand, usize)> {
-    fw.strands()
-        .enumerate()
-        .find(|(_, (_, s))| s.key == key)
-        .map(|(i, (t, s))| (t, s, i))
-}
-
-async fn strand_page(
-    conn: &mut PgConnection,
-    ctx: &Ctx,
-    h: &Handbook,
-    tenant: Uuid,
-    key: &str,
-    current: Option<Entry>,
-) -> Result<StrandPage, AppError> {
-    let (theme, strand, index) = find_strand(&h.fw, key).ok_or(AppError::NotFound)?;
-    let all: Vec<&Strand> = h.fw.strands().map(|(_, s)| s).collect();
-    let neighbour = |i: Option<usize>| {
-        i.and_then(|i| all.get(i))
-            .map(|s| (s.key.clone(), s.label.clone()))
-    };
-    let linked = sqlx::query_as(
-        "SELECT e.id, e.title, e.file_name FROM evidence_link l JOIN evidence e ON e.tenant_id = l.tenant_id AND e.id = l.evidence_id
-         WHERE l.tenant_id = $1 AND l.assessment_id = $2 AND l.strand_key = $3 AND e.deleted_at IS NULL ORDER BY e.title",
-    )
-    .bind(tenant)
-    .bind(h.a.id)
-    .bind(key)
-    .fetch_all(&mut *conn)
-    .await?;
-    let library = sqlx::query_as(
-        "SELECT e.id, e.title, e.file_name FROM evidence e
-         WHERE e.tenant_id = $1 AND e.school_id = $2 AND e.deleted_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM evidence_link l WHERE l.tenant_id = e.tenant_id AND l.evidence_id = e.id AND l.assessment_id = $3 AND l.strand_key = $4)
-         ORDER BY e.title",
-    )
-    .bind(tenant)
-    .bind(h.a.school_id)
-    .bind(h.a.id)
-    .bind(key)
-    .fetch_all(&mut *conn)
-    .await?;
-    let e = current.unwrap_or_default();
-    Ok(StrandPage {
-        layout: ctx.layout("/handbook"),
-        a: h.a.clone(),
-        theme_number: theme.number,
-        theme_title: theme.title.clone(),
-        key: strand.key.clone(),
-        label: strand.label.clone(),
-        statements: h
-            .fw
-            .statements_in_order(strand)
-            .into_iter()
-            .map(|(l, t)| Statement {
-                level_key: l.key.clone(),
-                level_name: l.name.clone(),
-                text: t.map(str::to_string),
-            })
-            .collect(),
-        prompts: theme.prompts.clone(),
-        sources: theme.evidence_sources.clone(),
-        levels: h
-            .fw
-            .levels
-            .iter()
-            .filter(|l| strand.statements.contains_key(&l.key))
-            .map(|l| (l.key.clone(), l.name.clone()))
-            .collect(),
-        last_saved: (e.version > 0).then(|| match &e.saved_by {
-            Some(by) => format!("Last saved {} by {by}", e.saved_at),
-            None => format!("Last saved {}", e.saved_at),
-        }),
-        actions: e.actions,
-        impact: e.impact,
-        level: e.claimed_level.unwrap_or_default(),
-        version: e.version,
-        errors: Errors::default(),
-        pupil_data: Vec::new(),
-        conflict: None,
-        prev: neighbour(index.checked_sub(1)),
-        next: neighbour(Some(index + 1)),
-        limit: TEXT_LIMIT,
-        linked,
-        library,
-    })
-}
-
-pub async fn get_strand(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path((id, key)): Path<(Uuid, String)>,
-) -> Result<StrandPage, AppError> {
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let h = load(&mut tx, &state, &user, id).await?;
-    let current = entry(&mut tx, tenant, id, &key).await?;
-    let page = strand_page(&mut tx, &ctx, &h, tenant, &key, current).await?;
-    tx.commit().await?;
-    Ok(page)
-}
-
-#[derive(Deserialize, Default)]
-pub struct StrandForm {
-    #[serde(default)]
-    actions: String,
-    #[serde(default)]
-    impact: String,
-    #[serde(default)]
-    level: String,
-    #[serde(default)]
-    version: i32,
-    /// Ticked when the person has checked that what looks like pupil data is not.
-    #[serde(default)]
-    not_pupil_data: Option<String>,
-}
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
-}
-
-/// Saves a strand (the Save button, or autosave asking for JSON).
-pub async fn post_strand(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    headers: HeaderMap,
-    Path((id, key)): Path<(Uuid, String)>,
-    Form(form): Form<StrandForm>,
-) -> Result<Response, AppError> {
-    let json_reply = wants_json(&headers);
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let h = load(&mut tx, &state, &user, id).await?;
-    let (_, strand, _) = find_strand(&h.fw, &key).ok_or(AppError::NotFound)?;
-
-    let mut errors = Errors::default();
-    for (field, text, what) in [
-        ("actions", &form.actions, "Actions and evidence"),
-        ("impact", &form.impact, "Evidence of impact"),
-    ] {
-        let n = text.chars().count();
-        if n > TEXT_LIMIT {
-            errors.add(field, format!("{what} must be {TEXT_LIMIT} characters or fewer; it is {n}. Nothing has been saved yet"));
-        }
-    }
-    let level = match form.level.as_str() {
-        "" => None,
-        l if strand.statements.contains_key(l) => Some(l.to_string()),
-        _ => {
-            errors.add("level", "Select a level this strand has, or none");
-            None
-        }
-    };
-    let findings: Vec<String> = if form.not_pupil_data.is_some() {
-        Vec::new()
-    } else {
-        let year = chrono::Utc::now().year();
-        pupil_data::find(&form.actions, year)
-            .into_iter()
-            .chain(pupil_data::find(&form.impact, year))
-            .map(|f| f.describe())
-            .collect()
-    };
-    if !errors.is_empty() || !findings.is_empty() {
-        tx.commit().await?;
-        if json_reply {
-            let message = if findings.is_empty() {
-                errors
-                    .iter()
-                    .map(|(_, m)| m.clone())
-                    .collect::<Vec<_>>()
-                    .join(". ")
-            } else {
-                "This may contain pupils' personal data. Press Save to check it".to_string()
-            };
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                axum::Json(json!({"status": "invalid", "message": message})),
-            )
-                .into_response());
-        }
-        let mut tx = state.db.tenant_tx(tenant).await?;
-        let current = entry(&mut tx, tenant, id, &key).await?;
-        let mut page = strand_page(&mut tx, &ctx, &h, tenant, &key, current).await?;
-        tx.commit().await?;
-        page.actions = form.actions;
-        page.impact = form.impact;
-        page.level = form.level;
-        page.version = form.version;
-        page.errors = errors;
-        page.pupil_data = findings;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-
-    let before = entry(&mut tx, tenant, id, &key).await?;
-    let saved = if form.version == 0 {
-        sqlx::query(
-            "INSERT INTO strand_entry (tenant_id, assessment_id, strand_key, actions, impact, claimed_level, version, updated_by)
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (assessment_id, strand_key) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(&key)
-        .bind(&form.actions)
-        .bind(&form.impact)
-        .bind(&level)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?
-    } else {
-        sqlx::query(
-            "UPDATE strand_entry SET actions = $5, impact = $6, claimed_level = $7, version = version + 1,
-                    updated_at = now(), updated_by = $8
-             WHERE tenant_id = $1 AND assessment_id = $2 AND strand_key = $3 AND version = $4",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(&key)
-        .bind(form.version)
-        .bind(&form.actions)
-        .bind(&form.impact)
-        .bind(&level)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?
-    }
-    .rows_affected()
-        == 1;
-    sqlx::query(
-        "INSERT INTO strand_revision (tenant_id, assessment_id, strand_key, based_on_version, actions, impact, claimed_level, outcome, saved_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(tenant)
-    .bind(id)
-    .bind(&key)
-    .bind(form.version)
-    .bind(&form.actions)
-    .bind(&form.impact)
-    .bind(&level)
-    .bind(if saved { "saved" } else { "conflict" })
-    .bind(user.id)
-    .execute(&mut *tx)
-    .await?;
-
-    if !saved {
-        // Someone saved in between: keep both, show both, overwrite nothing.
-        let theirs = entry(&mut tx, tenant, id, &key).await?.unwrap_or_default();
-        tx.commit().await?;
-        if json_reply {
-            return Ok((
-                StatusCode::CONFLICT,
-                axum::Json(json!({"status": "conflict", "message": "Someone else saved this strand. Press Save to see both versions"})),
-            )
-                .into_response());
-        }
-        let mut tx = state.db.tenant_tx(tenant).await?;
-        let mut page = strand_page(&mut tx, &ctx, &h, tenant, &key, Some(theirs.clone())).await?;
-        tx.commit().await?;
-        page.conflict = Some(Conflict {
-            level: level_name(&h.fw, theirs.claimed_level.as_deref()),
-            actions: theirs.actions,
-            impact: theirs.impact,
-            saved_by: theirs.saved_by.unwrap_or_else(|| "someone".into()),
-            saved_at: theirs.saved_at,
-        });
-        // The form holds the person's own text, ready to save over theirs on purpose.
-        page.actions = form.actions;
-        page.impact = form.impact;
-        page.level = form.level;
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-
-    let mut event = audit::Event::new("strand.saved")
-        .tenant(Some(tenant))
-        .actor(Some(user.id), &user.email)
-        .school(Some(h.a.school_id))
-        .subject("strand", format!("{id}/{key}"))
-        .after(json!({"actions": form.actions, "impact": form.impact, "claimed_level": level}));
-    if let Some(b) = &before {
-        event = event.before(
-            json!({"actions": b.actions, "impact": b.impact, "claimed_level": b.claimed_level}),
-        );
-    }
-    audit::record(&mut tx, &event).await?;
-    if form.not_pupil_data.is_some() {
-        audit::record(
-            &mut tx,
-            &audit::Event::new("pupil_data.confirmed_absent")
-                .tenant(Some(tenant))
-                .actor(Some(user.id), &user.email)
-                .school(Some(h.a.school_id))
-                .subject("strand", format!("{id}/{key}")),
-        )
-        .await?;
-    }
-    let now = entry(&mut tx, tenant, id, &key).await?.unwrap_or_default();
-    tx.commit().await?;
-    if json_reply {
-        return Ok(axum::Json(
-            json!({"status": "saved", "version": now.version, "saved_at": now.saved_at}),
-        )
-        .into_response());
-    }
-    Ok(crate::auth::routes::redirect_with_flash(
-        &state,
-        &format!("/assessments/{id}/strands/{key}"),
-        "strand-saved",
-    ))
 }

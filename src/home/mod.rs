@@ -1,17 +1,27 @@
-//! Each role's home page after sign-in: what the person can do here, and nothing else.
+//! Each role's home page after sign-in: the person's work, one click away, and only what works
+//! today. School staff see their handbook's progress and a way into it.
 
-use crate::app::AppState;
-use crate::auth::{Ctx, CurrentUser, Role};
+use crate::assessment;
+use crate::auth::{Role, SignedIn};
 use crate::error::AppError;
 use crate::layout::Layout;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use uuid::Uuid;
 
 pub struct HomeLink {
-    pub href: &'static str,
+    pub href: String,
     pub label: &'static str,
-    pub description: &'static str,
+    pub description: String,
+}
+
+/// The school's open handbook, for the home page's "Continue" button.
+pub struct HandbookProgress {
+    pub href: String,
+    pub cohort: String,
+    pub written: i64,
+    pub claimed: i64,
+    pub strands: usize,
 }
 
 #[derive(Template, WebTemplate)]
@@ -22,35 +32,46 @@ pub struct HomePage {
     caption: String,
     intro: &'static str,
     facts: Vec<(&'static str, String)>,
+    handbook: Option<HandbookProgress>,
+    /// Shown to school staff whose school has no open handbook yet.
+    not_enrolled: bool,
     links: Vec<HomeLink>,
 }
 
-fn link(href: &'static str, label: &'static str, description: &'static str) -> HomeLink {
+fn link(href: &str, label: &'static str, description: &str) -> HomeLink {
     HomeLink {
-        href,
+        href: href.to_string(),
         label,
-        description,
+        description: description.to_string(),
     }
 }
 
-pub async fn get_home(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<HomePage, AppError> {
-    let mut facts = Vec::new();
-    let (intro, links) = match user.role {
+/// What each role does here, and where it goes to do it.
+fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
+    match role {
         Role::AttendanceLead => (
-            "You fill in your school's handbook against the six key themes, map evidence to the criteria and send it to your head teacher.",
-            vec![link(
-                "/frameworks",
-                "Read the criteria",
-                "The Bronze, Silver and Gold statements of every strand, with prompts and possible sources of evidence.",
-            )],
+            "You fill in your school's handbook against the six key themes, claim a level for each strand, and link evidence from your school's library.",
+            vec![
+                link(
+                    "/evidence",
+                    "Evidence library",
+                    "Upload your school's documents once and link each to the strands it supports.",
+                ),
+                link(
+                    "/frameworks",
+                    "Read the criteria",
+                    "The Bronze, Silver and Gold statements of every strand, with prompts and possible sources of evidence.",
+                ),
+            ],
         ),
         Role::HeadTeacher => (
-            "You read your school's handbook, comment on it, and approve it for the assessor. You can also hand the Attendance Lead role to a colleague.",
+            "You read and can edit your school's handbook with the Attendance Lead, and you manage who is your school's Attendance Lead.",
             vec![
+                link(
+                    "/evidence",
+                    "Evidence library",
+                    "The documents your school has uploaded, and the strands each supports.",
+                ),
                 link(
                     "/people",
                     "Attendance Leads",
@@ -64,7 +85,7 @@ pub async fn get_home(
             ],
         ),
         Role::Assessor => (
-            "You see the schools assigned to you, read their handbooks and evidence before each visit, and agree the award with the school.",
+            "You can read the criteria schools assess themselves against. The schools assigned to you will be listed here when assessor visits are set up in the service.",
             vec![link(
                 "/frameworks",
                 "Read the criteria",
@@ -72,7 +93,7 @@ pub async fn get_home(
             )],
         ),
         Role::LaOfficer => (
-            "You run the programme for your authority: schools, people, and the record of what changed.",
+            "You run the programme for your authority: cohorts and enrolment, schools, people, and the record of what changed.",
             vec![
                 link(
                     "/cohorts",
@@ -118,7 +139,7 @@ pub async fn get_home(
                 link(
                     "/operator/tenants",
                     "Authorities",
-                    "Add an authority and invite its first tenant admin.",
+                    "Add an authority and invite its first administrator.",
                 ),
                 link(
                     "/operator/mail",
@@ -127,32 +148,84 @@ pub async fn get_home(
                 ),
             ],
         ),
+    }
+}
+
+/// The progress of the school's open handbook, if it has one.
+async fn progress(
+    conn: &mut sqlx::PgConnection,
+    signed: &SignedIn,
+    tenant: Uuid,
+    school: Uuid,
+) -> Result<Option<HandbookProgress>, AppError> {
+    let Some(id) = assessment::open_of_school(&mut *conn, tenant, school).await? else {
+        return Ok(None);
     };
-    match user.role {
-        Role::LaOfficer | Role::TenantAdmin => {
-            let tenant = user.tenant()?;
-            let mut tx = state.db.tenant_tx(tenant).await?;
-            let (schools, people): (i64, i64) = sqlx::query_as(
+    let (cohort, key, version, written, claimed): (String, String, String, i64, i64) =
+        sqlx::query_as(
+            "SELECT c.name, a.framework_key, a.framework_version,
+                    (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND btrim(e.actions) <> ''),
+                    (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND e.claimed_level IS NOT NULL)
+             FROM assessment a JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
+             WHERE a.tenant_id = $1 AND a.id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let strands = signed
+        .state
+        .catalogue
+        .get(&key, &version)
+        .map_or(0, |fw| fw.strands().count());
+    Ok(Some(HandbookProgress {
+        href: format!("/assessments/{id}"),
+        cohort,
+        written,
+        claimed,
+        strands,
+    }))
+}
+
+pub async fn get_home(signed: SignedIn) -> Result<HomePage, AppError> {
+    let user = &signed.user;
+    let (intro, links) = intro_and_links(user.role);
+    let mut facts = Vec::new();
+    let mut handbook = None;
+    let mut not_enrolled = false;
+    match (user.role, user.tenant_id) {
+        (Role::PlatformOperator, _) => {
+            // The operator works across tenants: the login role's pool.
+            let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant")
+                .fetch_one(signed.state.db.system())
+                .await?;
+            facts.push(("Authorities", tenants.to_string()));
+        }
+        (Role::LaOfficer | Role::TenantAdmin, Some(tenant)) => {
+            let mut tx = signed.state.db.tenant_tx(tenant).await?;
+            let (schools, active, invited): (i64, i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM school WHERE tenant_id = $1 AND status = 'open'),
-                        (SELECT count(*) FROM app_user WHERE tenant_id = $1 AND active)",
+                        (SELECT count(*) FROM app_user WHERE tenant_id = $1 AND active AND password_hash IS NOT NULL),
+                        (SELECT count(*) FROM app_user WHERE tenant_id = $1 AND active AND password_hash IS NULL)",
             )
             .bind(tenant)
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
             facts.push(("Open schools", schools.to_string()));
-            facts.push(("Active accounts", people.to_string()));
+            facts.push(("Active accounts", active.to_string()));
+            facts.push(("Invited, not yet signed in", invited.to_string()));
         }
-        Role::AttendanceLead | Role::HeadTeacher => {
+        (Role::AttendanceLead | Role::HeadTeacher, Some(tenant)) => {
             facts.push(("School", user.school_name.clone().unwrap_or_default()));
+            if let Some(school) = user.school_id {
+                let mut tx = signed.state.db.tenant_tx(tenant).await?;
+                handbook = progress(&mut tx, &signed, tenant, school).await?;
+                tx.commit().await?;
+                not_enrolled = handbook.is_none();
+            }
         }
-        Role::PlatformOperator => {
-            let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant")
-                .fetch_one(state.db.system())
-                .await?;
-            facts.push(("Authorities", tenants.to_string()));
-        }
-        Role::Assessor => {}
+        _ => {}
     }
     let caption = match (&user.tenant_name, &user.school_name) {
         (_, Some(school)) => school.clone(),
@@ -160,11 +233,13 @@ pub async fn get_home(
         (None, None) => "Attendance Quality Mark".to_string(),
     };
     Ok(HomePage {
-        layout: ctx.layout("/home"),
+        layout: signed.layout("/home"),
         heading: format!("{} home", user.role.label()),
         caption,
         intro,
         facts,
+        handbook,
+        not_enrolled,
         links,
     })
 }

@@ -1,25 +1,20 @@
 //! The LA officer's programme: cohorts, and enrolling schools in them. Enrolling opens the
 //! school's handbook (its assessment), pinned to the framework version in force that day.
 
-use crate::app::AppState;
-use crate::audit;
-use crate::auth::routes::redirect_with_flash;
-use crate::auth::{Ctx, CurrentUser, Role};
+use crate::auth::{Officers, Scoped};
+use crate::domain::{AssessmentId, CohortId, CohortName, SchoolId};
 use crate::error::AppError;
 use crate::forms::Errors;
 use crate::layout::Layout;
+use crate::web::{Form, Path, Query, see_other};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-const OFFICERS: &[Role] = &[Role::LaOfficer, Role::TenantAdmin];
 
 #[derive(sqlx::FromRow)]
 pub struct CohortRow {
@@ -47,18 +42,10 @@ async fn cohorts(conn: &mut PgConnection, tenant: Uuid) -> Result<Vec<CohortRow>
     .await
 }
 
-pub async fn get_cohorts(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-) -> Result<CohortsPage, AppError> {
-    user.require(OFFICERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let cohorts = cohorts(&mut tx, tenant).await?;
-    tx.commit().await?;
+pub async fn get_cohorts(mut s: Scoped<Officers>) -> Result<CohortsPage, AppError> {
+    let cohorts = cohorts(&mut s.tx, s.tenant).await?;
     Ok(CohortsPage {
-        layout: ctx.layout("/cohorts"),
+        layout: s.layout("/cohorts"),
         cohorts,
         errors: Errors::default(),
         cohort_name: String::new(),
@@ -72,57 +59,43 @@ pub struct CohortForm {
 }
 
 pub async fn post_cohort(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
+    mut s: Scoped<Officers>,
     Form(form): Form<CohortForm>,
 ) -> Result<Response, AppError> {
-    user.require(OFFICERS)?;
-    let tenant = user.tenant()?;
-    let name = form.name.trim().to_string();
-    let mut tx = state.db.tenant_tx(tenant).await?;
     let mut errors = Errors::default();
-    if name.is_empty() {
-        errors.add("name", "Enter a name for the cohort, like 2026/27");
-    } else if name.chars().count() > 100 {
-        errors.add("name", "Name must be 100 characters or fewer");
-    }
-    let id = Uuid::new_v4();
-    if errors.is_empty() {
+    let id = CohortId(Uuid::new_v4());
+    if let Ok(name) = CohortName::parse(&form.name).map_err(|m| errors.add("name", m)) {
         let done = sqlx::query("INSERT INTO cohort (id, tenant_id, name) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, name) DO NOTHING")
             .bind(id)
-            .bind(tenant)
-            .bind(&name)
-            .execute(&mut *tx)
+            .bind(s.tenant)
+            .bind(name.as_str())
+            .execute(&mut *s.tx)
             .await?;
         if done.rows_affected() == 0 {
             errors.add("name", "A cohort with this name already exists");
+        } else {
+            let created = s
+                .event("cohort.created")
+                .subject("cohort", id)
+                .after(json!({"name": name.as_str()}));
+            s.record(created).await?;
         }
     }
     if !errors.is_empty() {
-        let cohorts = cohorts(&mut tx, tenant).await?;
+        let cohorts = cohorts(&mut s.tx, s.tenant).await?;
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             CohortsPage {
-                layout: ctx.layout("/cohorts"),
+                layout: s.layout("/cohorts"),
                 cohorts,
                 errors,
-                cohort_name: name,
+                cohort_name: form.name.trim().to_string(),
             },
         )
             .into_response());
     }
-    audit::record(
-        &mut tx,
-        &audit::Event::new("cohort.created")
-            .tenant(Some(tenant))
-            .actor(Some(user.id), &user.email)
-            .subject("cohort", id)
-            .after(json!({"name": name})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(axum::response::Redirect::to(&format!("/cohorts/{id}")).into_response())
+    s.commit().await?;
+    Ok(see_other(&format!("/cohorts/{id}")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -150,15 +123,16 @@ pub struct CohortPage {
     enrolled: Vec<Enrolled>,
     candidates: Vec<Candidate>,
     errors: Errors,
+    /// The school just enrolled, for the success banner.
+    just_enrolled: Option<String>,
 }
 
 async fn cohort_page(
-    conn: &mut PgConnection,
-    ctx: &Ctx,
-    tenant: Uuid,
-    id: Uuid,
+    s: &mut Scoped<Officers>,
+    id: CohortId,
     errors: Errors,
 ) -> Result<CohortPage, AppError> {
+    let (conn, tenant) = (&mut *s.tx, s.tenant);
     let name: String =
         sqlx::query_scalar("SELECT name FROM cohort WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
@@ -186,26 +160,35 @@ async fn cohort_page(
     .fetch_all(&mut *conn)
     .await?;
     Ok(CohortPage {
-        layout: ctx.layout("/cohorts"),
-        id,
+        layout: s.layout("/cohorts"),
+        id: id.0,
         name,
         enrolled,
         candidates,
         errors,
+        just_enrolled: None,
     })
 }
 
+#[derive(Deserialize, Default)]
+pub struct CohortQuery {
+    /// Set after enrolling: the assessment just opened.
+    #[serde(default)]
+    enrolled: String,
+}
+
 pub async fn get_cohort(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<Officers>,
+    Path(id): Path<CohortId>,
+    Query(q): Query<CohortQuery>,
 ) -> Result<CohortPage, AppError> {
-    user.require(OFFICERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let page = cohort_page(&mut tx, &ctx, tenant, id, Errors::default()).await?;
-    tx.commit().await?;
+    let mut page = cohort_page(&mut s, id, Errors::default()).await?;
+    let enrolled = AssessmentId::parse(&q.enrolled);
+    page.just_enrolled = page
+        .enrolled
+        .iter()
+        .find(|e| Some(AssessmentId(e.assessment_id)) == enrolled)
+        .map(|e| e.school.clone());
     Ok(page)
 }
 
@@ -216,41 +199,32 @@ pub struct EnrolForm {
 }
 
 pub async fn post_enrol(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
+    mut s: Scoped<Officers>,
+    Path(id): Path<CohortId>,
     Form(form): Form<EnrolForm>,
 ) -> Result<Response, AppError> {
-    user.require(OFFICERS)?;
-    let tenant = user.tenant()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
+    let tenant = s.tenant;
     // The cohort must be this tenant's (404 otherwise) before anything else is looked at.
-    let page = cohort_page(&mut tx, &ctx, tenant, id, Errors::default()).await?;
-    let school = form
-        .school
-        .parse::<Uuid>()
-        .ok()
-        .filter(|s| page.candidates.iter().any(|c| c.id == *s));
+    let page = cohort_page(&mut s, id, Errors::default()).await?;
+    let school =
+        SchoolId::parse(&form.school).filter(|sc| page.candidates.iter().any(|c| c.id == sc.0));
     let Some(school) = school else {
         let mut errors = Errors::default();
-        errors.add(
-            "school",
-            "Select a school that does not already have an open handbook",
-        );
-        let page = cohort_page(&mut tx, &ctx, tenant, id, errors).await?;
+        errors.add("school", "Choose a school");
+        let page = cohort_page(&mut s, id, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let framework_key: String =
         sqlx::query_scalar("SELECT framework_key FROM tenant WHERE id = $1")
             .bind(tenant)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *s.tx)
             .await?;
-    let fw = state
+    let fw = s
+        .state
         .catalogue
         .current(&framework_key)
         .ok_or_else(|| anyhow::anyhow!("no version of framework {framework_key} is loaded"))?;
-    let assessment = Uuid::new_v4();
+    let assessment = AssessmentId(Uuid::new_v4());
     sqlx::query(
         "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -261,22 +235,14 @@ pub async fn post_enrol(
     .bind(id)
     .bind(&fw.key)
     .bind(&fw.version)
-    .execute(&mut *tx)
+    .execute(&mut *s.tx)
     .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event::new("assessment.opened")
-            .tenant(Some(tenant))
-            .actor(Some(user.id), &user.email)
-            .school(Some(school))
-            .subject("assessment", assessment)
-            .after(json!({"cohort_id": id, "framework": fw.key, "version": fw.version})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/cohorts/{id}"),
-        "enrolled",
-    ))
+    let opened = s
+        .event("assessment.opened")
+        .school(Some(school.0))
+        .subject("assessment", assessment)
+        .after(json!({"cohort_id": id, "framework": fw.key, "version": fw.version}));
+    s.record(opened).await?;
+    s.commit().await?;
+    Ok(see_other(&format!("/cohorts/{id}?enrolled={assessment}")))
 }

@@ -1,14 +1,15 @@
 //! Pages anyone may read without signing in: the home page, the criteria of every framework
 //! version, the accessibility statement.
 
-use crate::app::AppState;
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::framework::{Block, Framework};
 use crate::layout::Layout;
+use crate::state::AppState;
+use crate::web::Path;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use std::sync::Arc;
 
 #[derive(Template, WebTemplate)]

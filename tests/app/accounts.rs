@@ -19,15 +19,46 @@ async fn world(app: &TestApp) -> World {
 async fn each_role_signs_in_and_lands_on_its_own_home() {
     let app = spawn_app().await;
     let w = world(&app).await;
+    // (role, heading, the pages of its work its menu must lead to, a page it must not offer)
     let cases = [
-        (Role::AttendanceLead, "Attendance Lead home", "/people"),
-        (Role::HeadTeacher, "Head teacher home", "/audit"),
-        (Role::Assessor, "Assessor home", "/people"),
-        (Role::LaOfficer, "LA officer home", "/operator/tenants"),
-        (Role::TenantAdmin, "Tenant admin home", "/operator/tenants"),
-        (Role::PlatformOperator, "Platform operator home", "/people"),
+        (
+            Role::AttendanceLead,
+            "Attendance Lead home",
+            &["/handbook", "/evidence", "/frameworks"][..],
+            "/people",
+        ),
+        (
+            Role::HeadTeacher,
+            "Head teacher home",
+            &["/handbook", "/evidence", "/people"][..],
+            "/audit",
+        ),
+        (
+            Role::Assessor,
+            "Assessor home",
+            &["/frameworks"][..],
+            "/people",
+        ),
+        (
+            Role::LaOfficer,
+            "LA officer home",
+            &["/cohorts", "/schools", "/people", "/audit"][..],
+            "/operator/tenants",
+        ),
+        (
+            Role::TenantAdmin,
+            "Authority administrator home",
+            &["/schools", "/people", "/audit"][..],
+            "/operator/tenants",
+        ),
+        (
+            Role::PlatformOperator,
+            "Platform operator home",
+            &["/operator/tenants", "/operator/mail"][..],
+            "/people",
+        ),
     ];
-    for (i, (role, heading, forbidden_link)) in cases.into_iter().enumerate() {
+    for (i, (role, heading, work, forbidden_link)) in cases.into_iter().enumerate() {
         let tenant = (role != Role::PlatformOperator).then_some(w.tenant);
         let school = role.is_school_role().then_some(w.school);
         let user = app
@@ -40,6 +71,24 @@ async fn each_role_signs_in_and_lands_on_its_own_home() {
         let home = v.get("/home").await;
         assert_eq!(home.status, 200);
         assert!(home.body.contains(heading), "{role:?}: {}", home.body);
+        // The menu leads to the role's work, one click away, and each of those pages opens.
+        let nav_start = home.body.find("govuk-service-navigation").expect("a menu");
+        let nav_end = home.body[nav_start..]
+            .find("</nav>")
+            .map_or(home.body.len(), |e| nav_start + e);
+        let nav = &home.body[nav_start..nav_end];
+        for href in work {
+            assert!(
+                nav.contains(&format!("href=\"{href}\"")),
+                "{role:?}'s menu does not lead to {href}"
+            );
+            let page = v.get(href).await;
+            assert!(
+                page.status == 200 || page.status == 303,
+                "{role:?}: {href} answered {}",
+                page.status
+            );
+        }
         // Navigation offers only what the role may do.
         assert!(
             !home.body.contains(&format!("href=\"{forbidden_link}\"")),

@@ -233,7 +233,7 @@ async fn the_same_file_uploaded_twice_is_stored_once_with_two_entries() {
         Some(hashes[0].as_str())
     );
     assert_eq!(std::fs::read(&files[0]).unwrap(), PDF);
-    let hash = aqm::evidence::store::ContentHash::parse(&hashes[0]).unwrap();
+    let hash = aqm::store::ContentHash::parse(&hashes[0]).unwrap();
     assert!(app.store.exists(&hash).await.unwrap());
 }
 
@@ -330,15 +330,17 @@ async fn an_oversized_upload_is_refused_as_it_arrives_and_nothing_is_kept() {
     let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
     let head = format!(
-        "POST /evidence/upload?csrf_token={} HTTP/1.1\r\nHost: {address}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nTransfer-Encoding: chunked\r\n\r\n",
-        lead.csrf(),
+        "POST /evidence/upload HTTP/1.1\r\nHost: {address}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nTransfer-Encoding: chunked\r\n\r\n",
         lead.cookie_header()
     );
+    let token = lead.csrf();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = sent.clone();
     let sending = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
-        let part = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n";
+        let part = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+        );
         writer
             .write_all(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes())
             .await?;

@@ -188,7 +188,7 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
         "Attendance Quality Mark handbook – Riverside Primary, 2026/27"
     );
 
-    // Another school's lead, and the officer, are refused.
+    // Another school's lead is not found; the officer may not use the handbook's pages.
     let mut other = app.signed_in(&w.other_lead).await;
     let mut officer = app.signed_in(&w.officer).await;
     for path in [
@@ -196,6 +196,6 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
         format!("/assessments/{}/handbook.zip", w.assessment),
     ] {
         assert_eq!(other.get(&path).await.status, 404, "{path}");
-        assert_eq!(officer.get(&path).await.status, 404, "{path}");
+        assert_eq!(officer.get(&path).await.status, 403, "{path}");
     }
 }

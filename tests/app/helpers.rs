@@ -1,9 +1,9 @@
 //! `spawn_app`: the real application on a random port over a fresh, migrated database.
 
-use aqm::app::{self, AppState};
 use aqm::config::{Config, Secret};
 use aqm::db::{self, Db, ManagedPostgres};
-use aqm::framework::{self, Catalogue};
+use aqm::framework::Catalogue;
+use aqm::startup;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 use std::path::{Path, PathBuf};
@@ -136,12 +136,10 @@ pub struct TestApp {
     pub pool: PgPool,
     pub db: Db,
     pub client: reqwest::Client,
-    /// Runs while the test does; mail becomes .eml files in the test's data folder.
-    pub _mailer: aqm::mail::MailWorker,
     pub catalogue: Arc<Catalogue>,
     /// The test's data folder (evidence files live in its `evidence` folder).
     pub data_dir: PathBuf,
-    pub store: aqm::evidence::Store,
+    pub store: aqm::store::Store,
 }
 
 impl TestApp {
@@ -159,39 +157,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// `spawn_app` with settings changed by `configure` (a smaller upload limit, say).
+/// `spawn_app` with settings changed by `configure` (a smaller upload limit, say). The same
+/// start-up as `aqm serve`, over a fresh database.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = fresh_database().await;
     let pool = db::pool(options(&database)).await.expect("pool");
-    db::migrate(&pool).await.expect("migrations");
-    let catalogue = framework::load_dir(&criteria_dir()).expect("criteria");
-    db::frameworks::record(&pool, &catalogue, &criteria_dir())
-        .await
-        .expect("record frameworks");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
     let mut config = test_config(&criteria_dir());
-    config.base_url = Some(address.clone());
     configure(&mut config);
-    let catalogue = Arc::new(catalogue);
-    let db = Db::new(pool.clone());
-    let data_dir = config.data_dir.clone();
-    let store = aqm::evidence::Store::local(&data_dir);
-    let state = AppState {
-        db: db.clone(),
-        catalogue: catalogue.clone(),
-        store: store.clone(),
-        config: Arc::new(config),
-    };
-    // Mail goes to .eml files in the test's data folder, as it does without SMTP settings.
-    let mailer = aqm::mail::start(pool.clone(), &state.config)
+    let catalogue = startup::load_criteria(&config).expect("criteria");
+    let built = startup::build(config, catalogue, pool.clone())
         .await
-        .expect("mail worker");
-    tokio::spawn(app::serve(
-        listener,
-        app::build(state),
-        std::future::pending(),
-    ));
+        .expect("the application starts");
+    let state = built.state.clone();
+    let address = format!("http://{}", built.address);
+    // Mail goes to .eml files in the test's data folder, as it does without SMTP settings.
+    tokio::spawn(built.run(std::future::pending()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -199,12 +179,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         address,
         pool,
-        db,
+        db: state.db.clone(),
         client,
-        _mailer: mailer,
-        catalogue,
-        data_dir,
-        store,
+        catalogue: state.catalogue.clone(),
+        data_dir: state.config.data_dir.clone(),
+        store: state.store.clone(),
     }
 }
 
@@ -434,8 +413,8 @@ impl Visitor {
 }
 
 impl Visitor {
-    /// Uploads `bytes` as the form field `field` (multipart), with the CSRF token in the query
-    /// string as our upload forms send it.
+    /// Uploads `bytes` as the form field `field` (multipart), with the CSRF token as the form's
+    /// first part, as our upload forms send it.
     pub async fn upload(
         &mut self,
         path: &str,
@@ -445,17 +424,18 @@ impl Visitor {
         extra: &[(&str, &str)],
     ) -> Page {
         let token = self.csrf.clone().unwrap_or_default();
-        let mut form = reqwest::multipart::Form::new().part(
-            field.to_string(),
-            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
-        );
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
+            .part(
+                field.to_string(),
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+            );
         for (k, v) in extra {
             form = form.text(k.to_string(), v.to_string());
         }
-        let sep = if path.contains('?') { '&' } else { '?' };
         let resp = self
             .client
-            .post(format!("{}{path}{sep}csrf_token={token}", self.address))
+            .post(format!("{}{path}", self.address))
             .header("cookie", self.cookie_header())
             .multipart(form)
             .send()

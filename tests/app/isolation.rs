@@ -1,26 +1,52 @@
 //! Every route that takes an object's id refuses a person of another tenant, and of another school
-//! where the route serves school roles, with 404, while the same route works for its own people.
-//! Each later workflow adds its routes to `cases` and its lists to `lists`.
+//! where the route serves school roles, with 404 (and a person whose role may not use it with
+//! 403), while the same route works for its own people. The cases are checked against the route
+//! table itself: a new id-taking route without a case fails `every_id_taking_route_has_an_isolation_case`.
 
-use crate::helpers::{TestApp, TestUser, Visitor, spawn_app};
+use crate::helpers::{Page, TestApp, TestUser, Visitor, spawn_app};
 use aqm::auth::Role;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 struct World {
+    a: Uuid,
+    b: Uuid,
     a1: Uuid,
     b1: Uuid,
+    /// Cohorts of tenant A and of tenant B (B's holds school B1's handbook).
+    cohort_a: Uuid,
+    cohort_b: Uuid,
     users: HashMap<&'static str, TestUser>,
     /// Open handbooks of schools A1 and A2.
     handbook_a1: Uuid,
     handbook_a2: Uuid,
-    /// A document in the evidence library of school A1, and one of school B1.
+    /// A document in the evidence library of school A1 (linked to strand 1.1 of its handbook),
+    /// and one of school B1.
     evidence_a1: Uuid,
     evidence_b1: Uuid,
 }
 
-/// An open handbook (assessment) for `school`, in a cohort of its own.
-async fn handbook(app: &TestApp, tenant: Uuid, school: Uuid) -> Uuid {
+impl World {
+    /// Ids that name nothing, for reading the cases' routes without a database.
+    fn placeholder() -> World {
+        World {
+            a: Uuid::nil(),
+            b: Uuid::nil(),
+            a1: Uuid::nil(),
+            b1: Uuid::nil(),
+            cohort_a: Uuid::nil(),
+            cohort_b: Uuid::nil(),
+            users: HashMap::new(),
+            handbook_a1: Uuid::nil(),
+            handbook_a2: Uuid::nil(),
+            evidence_a1: Uuid::nil(),
+            evidence_b1: Uuid::nil(),
+        }
+    }
+}
+
+/// An open handbook (assessment) for `school`, in a cohort of its own; returns (handbook, cohort).
+async fn handbook(app: &TestApp, tenant: Uuid, school: Uuid) -> (Uuid, Uuid) {
     let cohort = Uuid::new_v4();
     sqlx::query("INSERT INTO cohort (id, tenant_id, name) VALUES ($1, $2, $3)")
         .bind(cohort)
@@ -41,13 +67,13 @@ async fn handbook(app: &TestApp, tenant: Uuid, school: Uuid) -> Uuid {
     .execute(&app.pool)
     .await
     .unwrap();
-    id
+    (id, cohort)
 }
 
 /// A document in `school`'s evidence library, its file in the store.
 async fn evidence(app: &TestApp, tenant: Uuid, school: Uuid, title: &str) -> Uuid {
     let bytes = format!("%PDF-1.4\n% {title}\n");
-    let hash = aqm::evidence::store::ContentHash::of(bytes.as_bytes());
+    let hash = aqm::store::ContentHash::of(bytes.as_bytes());
     app.store.put(&hash, bytes.as_bytes()).await.unwrap();
     let id = Uuid::new_v4();
     sqlx::query(
@@ -96,221 +122,452 @@ async fn world(app: &TestApp) -> World {
             .await;
         users.insert(key, user);
     }
+    let (handbook_a1, cohort_a) = handbook(app, a, a1).await;
+    let (handbook_a2, _) = handbook(app, a, a2).await;
+    let (_, cohort_b) = handbook(app, b, b1).await;
+    let evidence_a1 = evidence(app, a, a1, "Alpha One plan").await;
+    sqlx::query(
+        "INSERT INTO evidence_link (tenant_id, evidence_id, assessment_id, strand_key) VALUES ($1, $2, $3, '1.1')",
+    )
+    .bind(a)
+    .bind(evidence_a1)
+    .bind(handbook_a1)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     World {
+        a,
+        b,
         a1,
         b1,
+        cohort_a,
+        cohort_b,
         users,
-        handbook_a1: handbook(app, a, a1).await,
-        handbook_a2: handbook(app, a, a2).await,
-        evidence_a1: evidence(app, a, a1, "Alpha One plan").await,
+        handbook_a1,
+        handbook_a2,
+        evidence_a1,
         evidence_b1: evidence(app, b, b1, "Beta One plan").await,
     }
 }
 
+/// One route of the table, tried as several people.
 struct Case {
     method: &'static str,
+    /// The route's pattern in the route table, e.g. "/evidence/{id}" (with "#field" for a case
+    /// about an id in a form field).
+    route: &'static str,
     path: String,
-    /// Who may use the route on their own objects (the control: must not be 404).
-    allowed: &'static str,
-    /// People for whom the same request must be 404: another tenant's or school's.
-    refused: Vec<&'static str>,
+    /// Who may use the route on their own objects: the control, which must neither be refused
+    /// nor fail. `None` where no one may (another case of the same route is its control).
+    allowed: Option<&'static str>,
+    /// People whose role may use the route, on another tenant's or school's object: 404.
+    not_found: Vec<&'static str>,
+    /// People whose role may not use the route at all: 403.
+    forbidden: Vec<&'static str>,
+    /// The form sent with a POST.
+    form: Vec<(&'static str, String)>,
+}
+
+impl Case {
+    fn new(
+        method: &'static str,
+        route: &'static str,
+        path: String,
+        allowed: Option<&'static str>,
+        not_found: Vec<&'static str>,
+        forbidden: Vec<&'static str>,
+    ) -> Case {
+        Case {
+            method,
+            route,
+            path,
+            allowed,
+            not_found,
+            forbidden,
+            form: Vec::new(),
+        }
+    }
 }
 
 fn cases(w: &World) -> Vec<Case> {
-    let id = |k: &str| w.users[k].id;
-    let mut cases = Vec::new();
-    let mut case = |method, path: String, allowed, refused: Vec<&'static str>| {
-        cases.push(Case {
-            method,
-            path,
-            allowed,
-            refused,
-        })
-    };
-    // People: a person of tenant B is not found by tenant A's admin or officer; a lead of school
-    // A2 is not found by the head of school A1.
-    for (method, suffix) in [("GET", ""), ("POST", "/deactivate"), ("POST", "/role")] {
-        case(
-            method,
-            format!("/people/{}{suffix}", id("lead_b1")),
-            "admin_b",
-            vec!["admin_a", "officer_a", "head_a1"],
-        );
-        case(
-            method,
-            format!("/people/{}{suffix}", id("lead_a2")),
-            "admin_a",
-            vec!["head_a1", "admin_b"],
-        );
-    }
-    // Schools.
-    case(
-        "GET",
-        format!("/schools/{}", w.b1),
-        "admin_b",
-        vec!["admin_a", "officer_a"],
-    );
-    case(
-        "GET",
-        format!("/schools/{}", w.a1),
-        "officer_a",
-        vec!["admin_b", "head_a1", "lead_a1"],
-    );
-    // Pages of other roles are not found either.
-    case(
-        "GET",
-        "/operator/tenants".into(),
-        "operator",
-        vec!["admin_a", "officer_a", "lead_a1"],
-    );
-    case(
-        "GET",
-        "/audit".into(),
-        "admin_a",
-        vec!["lead_a1", "head_a1", "assessor_a", "operator"],
-    );
-    case(
-        "GET",
-        "/schools/import".into(),
-        "admin_a",
-        vec!["officer_a", "head_a1"],
-    );
-    case(
-        "GET",
-        "/people".into(),
-        "head_a1",
-        vec!["lead_a1", "assessor_a"],
-    );
-    // The evidence library: a document of school A1 is not found by the lead of school A2, by
-    // anyone of tenant B, nor by the authority's own staff (not their page).
-    let ev = w.evidence_a1;
-    for (method, suffix) in [
-        ("GET", ""),
-        ("GET", "/download"),
-        ("POST", "/links"),
-        ("POST", "/delete"),
-    ] {
-        case(
-            method,
-            format!("/evidence/{ev}{suffix}"),
-            "lead_a1",
-            vec!["lead_a2", "lead_b1", "admin_b", "officer_a", "assessor_a"],
-        );
-    }
-    case(
-        "GET",
-        format!("/evidence/{}", w.evidence_b1),
-        "lead_b1",
-        vec!["lead_a1", "head_a1", "admin_a"],
-    );
-    for path in ["/evidence", "/evidence/upload"] {
-        case(
+    let id = |k: &str| w.users.get(k).map_or(Uuid::nil(), |u| u.id);
+    let (h1, h2, ev) = (w.handbook_a1, w.handbook_a2, w.evidence_a1);
+    let mut cases = vec![
+        // Schools.
+        Case::new(
             "GET",
+            "/schools/{id}",
+            format!("/schools/{}", w.b1),
+            Some("admin_b"),
+            vec!["admin_a", "officer_a"],
+            vec![],
+        ),
+        Case::new(
+            "GET",
+            "/schools/{id}",
+            format!("/schools/{}", w.a1),
+            Some("officer_a"),
+            vec!["admin_b"],
+            vec!["head_a1", "lead_a1", "assessor_a", "operator"],
+        ),
+        // Pages of other roles are refused.
+        Case::new(
+            "GET",
+            "/operator/tenants",
+            "/operator/tenants".into(),
+            Some("operator"),
+            vec![],
+            vec!["admin_a", "officer_a", "lead_a1"],
+        ),
+        Case::new(
+            "GET",
+            "/audit",
+            "/audit".into(),
+            Some("admin_a"),
+            vec![],
+            vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+        ),
+        Case::new(
+            "GET",
+            "/schools/import",
+            "/schools/import".into(),
+            Some("admin_a"),
+            vec![],
+            vec!["officer_a", "head_a1"],
+        ),
+        Case::new(
+            "GET",
+            "/people",
+            "/people".into(),
+            Some("head_a1"),
+            vec![],
+            vec!["lead_a1", "assessor_a"],
+        ),
+        Case::new(
+            "GET",
+            "/cohorts",
+            "/cohorts".into(),
+            Some("officer_a"),
+            vec![],
+            vec!["lead_a1", "head_a1", "assessor_a"],
+        ),
+    ];
+    for path in ["/evidence", "/evidence/upload"] {
+        cases.push(Case::new(
+            "GET",
+            path,
             path.into(),
-            "head_a1",
+            Some("head_a1"),
+            vec![],
             vec!["officer_a", "admin_a", "assessor_a", "operator"],
-        );
+        ));
     }
-    // Linking and unlinking through another school's handbook, or another school's document
-    // through one's own handbook.
-    let (h1, h2) = (w.handbook_a1, w.handbook_a2);
-    for path in [
-        format!("/assessments/{h1}/strands/1.1/evidence"),
-        format!("/assessments/{h1}/strands/1.1/evidence/{ev}/unlink"),
+    // Cohorts: another tenant's cohort is not found by the authority's officers.
+    for (method, route, suffix) in [
+        ("GET", "/cohorts/{id}", ""),
+        ("POST", "/cohorts/{id}/enrol", "/enrol"),
     ] {
-        case("POST", path, "lead_a1", vec!["lead_a2", "lead_b1"]);
+        cases.push(Case::new(
+            method,
+            route,
+            format!("/cohorts/{}{suffix}", w.cohort_b),
+            Some("admin_b"),
+            vec!["admin_a", "officer_a"],
+            vec!["lead_b1", "assessor_a"],
+        ));
     }
     // The handbook and its exports: only the school's own lead and head.
-    for suffix in [
-        "",
-        "/themes/1",
-        "/strands/1.1",
-        "/print",
-        "/handbook.pdf",
-        "/handbook.zip",
+    for (route, suffix) in [
+        ("/assessments/{id}", ""),
+        ("/assessments/{id}/themes/{number}", "/themes/1"),
+        ("/assessments/{id}/strands/{key}", "/strands/1.1"),
+        ("/assessments/{id}/print", "/print"),
+        ("/assessments/{id}/handbook.pdf", "/handbook.pdf"),
+        ("/assessments/{id}/handbook.zip", "/handbook.zip"),
     ] {
-        case(
+        cases.push(Case::new(
             "GET",
+            route,
             format!("/assessments/{h1}{suffix}"),
-            "lead_a1",
-            vec!["lead_a2", "lead_b1", "admin_b", "officer_a", "assessor_a"],
-        );
+            Some("lead_a1"),
+            vec!["lead_a2", "lead_b1"],
+            vec!["admin_b", "officer_a", "assessor_a", "operator"],
+        ));
     }
-    case(
+    cases.push(Case::new(
         "POST",
+        "/assessments/{id}/strands/{key}",
         format!("/assessments/{h1}/strands/1.1"),
-        "lead_a1",
+        Some("lead_a1"),
         vec!["lead_a2", "lead_b1"],
-    );
-    // Cohorts: the authority's officers only.
-    case(
+        vec!["officer_a"],
+    ));
+    // The evidence library: a document of school A1 is not found by the lead of school A2 or by
+    // anyone of tenant B; the authority's own staff may not use these pages at all.
+    for (method, route, suffix) in [
+        ("GET", "/evidence/{id}", ""),
+        ("GET", "/evidence/{id}/download", "/download"),
+        ("POST", "/evidence/{id}/links", "/links"),
+    ] {
+        cases.push(Case::new(
+            method,
+            route,
+            format!("/evidence/{ev}{suffix}"),
+            Some("lead_a1"),
+            vec!["lead_a2", "lead_b1"],
+            vec!["admin_b", "officer_a", "assessor_a"],
+        ));
+    }
+    cases.push(Case::new(
         "GET",
-        "/cohorts".into(),
-        "officer_a",
-        vec!["lead_a1", "head_a1", "assessor_a"],
-    );
-    // (No one may do this one; its control is the route above.)
-    case(
+        "/evidence/{id}",
+        format!("/evidence/{}", w.evidence_b1),
+        Some("lead_b1"),
+        vec!["lead_a1", "head_a1"],
+        vec!["admin_a"],
+    ));
+    // Linking through one's own handbook; another school's handbook or document is not found.
+    cases.push(Case::new(
         "POST",
+        "/assessments/{id}/strands/{key}/evidence",
+        format!("/assessments/{h1}/strands/1.1/evidence"),
+        Some("lead_a1"),
+        vec!["lead_a2", "lead_b1"],
+        vec!["officer_a"],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/assessments/{id}/strands/{key}/evidence/{eid}/unlink",
         format!("/assessments/{h2}/strands/1.1/evidence/{ev}/unlink"),
-        "lead_a1",
-        vec!["lead_a2"],
-    );
+        None,
+        vec!["lead_a1", "lead_a2"],
+        vec![],
+    ));
+    // People: a person of tenant B is not found by tenant A's admin or officer; a lead of school
+    // A2 is not found by the head of school A1.
+    cases.push(Case::new(
+        "GET",
+        "/people/{id}",
+        format!("/people/{}", id("lead_b1")),
+        Some("admin_b"),
+        vec!["admin_a", "officer_a", "head_a1"],
+        vec!["lead_a1"],
+    ));
+    cases.push(Case::new(
+        "GET",
+        "/people/{id}",
+        format!("/people/{}", id("lead_a2")),
+        Some("admin_a"),
+        vec!["head_a1", "admin_b"],
+        vec![],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/people/{id}/role",
+        format!("/people/{}/role", id("lead_b1")),
+        Some("admin_b"),
+        vec!["admin_a"],
+        vec!["officer_a", "head_a1", "lead_a1"],
+    ));
+    // The last cases change their objects: unlinking, deactivating, deleting.
+    cases.push(Case::new(
+        "POST",
+        "/assessments/{id}/strands/{key}/evidence/{eid}/unlink",
+        format!("/assessments/{h1}/strands/1.1/evidence/{ev}/unlink"),
+        Some("lead_a1"),
+        vec!["lead_a2", "lead_b1"],
+        vec!["officer_a"],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/people/{id}/deactivate",
+        format!("/people/{}/deactivate", id("lead_b1")),
+        Some("admin_b"),
+        vec!["admin_a", "officer_a", "head_a1"],
+        vec!["lead_a1", "assessor_a"],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/people/{id}/deactivate",
+        format!("/people/{}/deactivate", id("lead_a2")),
+        Some("admin_a"),
+        vec!["head_a1", "admin_b"],
+        vec![],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/evidence/{id}/delete",
+        format!("/evidence/{ev}/delete"),
+        Some("lead_a1"),
+        vec!["lead_a2", "lead_b1"],
+        vec!["admin_b", "officer_a", "assessor_a"],
+    ));
+    // Ids in form fields: another tenant's school is not one to enrol, invite into or move to.
+    for (route, path, allowed, field) in [
+        (
+            "/cohorts/{id}/enrol#school",
+            format!("/cohorts/{}/enrol", w.cohort_a),
+            "officer_a",
+            "school",
+        ),
+        (
+            "/people/invite#school",
+            "/people/invite".into(),
+            "admin_a",
+            "school",
+        ),
+        (
+            "/people/{id}/role#school",
+            format!("/people/{}/role", id("head_a1")),
+            "admin_a",
+            "school",
+        ),
+    ] {
+        let mut c = Case::new("POST", route, path, Some(allowed), vec![], vec![]);
+        c.form = vec![
+            (field, w.b1.to_string()),
+            ("role", "head_teacher".into()),
+            ("name", "Forged School Person".into()),
+            ("email", "forged@example.org".into()),
+        ];
+        cases.push(c);
+    }
     cases
 }
 
-async fn request(v: &mut Visitor, method: &str, path: &str) -> u16 {
+/// Form fields and query parameters that carry an id: each must have a case sending another
+/// tenant's id (the audit filter's is in `lists_and_downloads_show_only_the_viewers_tenant_and_school`).
+const ID_FIELDS: &[(&str, &str)] = &[
+    ("POST", "/cohorts/{id}/enrol#school"),
+    ("POST", "/people/invite#school"),
+    ("POST", "/people/{id}/role#school"),
+];
+
+async fn request(v: &mut Visitor, method: &str, path: &str, form: &[(&str, String)]) -> Page {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     match method {
-        "GET" => v.get(path).await.status,
-        // An empty form: enough to reach the handler's permission check, harmless if allowed.
-        _ => v.post(path, &[]).await.status,
+        "GET" => v.get(path).await,
+        _ => v.post(path, &fields).await,
     }
 }
 
+/// Every route of the route table that takes an id, and every id-carrying form field, has a
+/// case: a new route cannot be added without saying who it refuses.
+#[test]
+fn every_id_taking_route_has_an_isolation_case() {
+    let covered: HashSet<(String, String)> = cases(&World::placeholder())
+        .iter()
+        .map(|c| (c.method.to_string(), c.route.to_string()))
+        .collect();
+    let table = aqm::app::route_list();
+    let mut missing = Vec::new();
+    for (method, path) in &table {
+        // The emailed link's token and the public criteria's key are not ids of a tenant's
+        // records; their own tests cover them.
+        let public = path.starts_with("/set-password/") || path.starts_with("/frameworks/");
+        if path.contains('{') && !public {
+            let key = (method.to_string(), path.to_string());
+            if !covered.contains(&key) {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    for (method, field) in ID_FIELDS {
+        let route = field.split_once('#').map_or(*field, |(r, _)| r);
+        if !table
+            .iter()
+            .any(|(m, p)| m.as_str() == *method && *p == route)
+        {
+            missing.push(format!("{method} {field}: no such route"));
+        }
+        if !covered.contains(&(method.to_string(), field.to_string())) {
+            missing.push(format!("{method} {field}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without a cross-tenant and cross-school case:\n{}",
+        missing.join("\n")
+    );
+}
+
 #[tokio::test]
-async fn other_tenants_and_other_schools_get_404_on_every_route() {
+async fn other_tenants_and_other_schools_are_refused_on_every_route() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let mut visitors: HashMap<&str, Visitor> = HashMap::new();
     for (key, user) in &w.users {
-        visitors.insert(key, app.signed_in(user).await);
+        let mut v = app.signed_in(user).await;
+        v.get("/home").await;
+        visitors.insert(key, v);
     }
+    let before = checksum(&app, w.b).await;
     let mut failures = Vec::new();
-    for c in cases(&w) {
-        for who in &c.refused {
-            let status = request(visitors.get_mut(who).unwrap(), c.method, &c.path).await;
-            if status != 404 {
+    let cases = cases(&w);
+    // First everyone who must be refused, so that no control below has changed anything yet.
+    for c in &cases {
+        let refused = c.not_found.iter().map(|who| (who, 404));
+        for (who, expected) in refused.chain(c.forbidden.iter().map(|who| (who, 403))) {
+            let page = request(visitors.get_mut(who).unwrap(), c.method, &c.path, &c.form).await;
+            if page.status != expected {
                 failures.push(format!(
-                    "{} {} as {who}: {status}, expected 404",
-                    c.method, c.path
+                    "{} {} as {who}: {}, expected {expected}",
+                    c.method, c.path, page.status
                 ));
             }
         }
-        // POSTs of the control would change things: the GET twin proves the route works.
-        if c.method == "GET" {
-            let status = request(visitors.get_mut(c.allowed).unwrap(), "GET", &c.path).await;
-            if status != 200 {
-                failures.push(format!(
-                    "GET {} as {}: {status}, expected 200",
-                    c.path, c.allowed
-                ));
-            }
+    }
+    assert_eq!(
+        checksum(&app, w.b).await,
+        before,
+        "refused requests changed tenant B's rows"
+    );
+    // Then each route's control: its own people get through (a mistyped path would be 404), and
+    // another tenant's id in a form field is refused next to the field, never used.
+    for c in &cases {
+        let Some(who) = c.allowed else { continue };
+        let page = request(visitors.get_mut(who).unwrap(), c.method, &c.path, &c.form).await;
+        let ok = match (c.method, c.form.is_empty()) {
+            ("GET", _) => page.status == 200,
+            (_, true) => matches!(page.status, 200 | 303 | 409 | 422),
+            (_, false) => page.status == 422,
+        };
+        if !ok {
+            failures.push(format!(
+                "{} {} as {who} (the control): {}",
+                c.method, c.path, page.status
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // Refused POSTs changed nothing.
-    let active: Vec<bool> = sqlx::query_scalar("SELECT active FROM app_user WHERE id = ANY($1)")
-        .bind(vec![w.users["lead_b1"].id, w.users["lead_a2"].id])
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(active, vec![true, true]);
-    let deleted: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM evidence WHERE deleted_at IS NOT NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(deleted, 0);
+    // Forged ids in forms gave tenant B's school no handbook and no people of tenant A.
+    let (assessments, foreign_people): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM assessment WHERE school_id = $1),
+                (SELECT count(*) FROM app_user WHERE school_id = $1 AND tenant_id <> $2)",
+    )
+    .bind(w.b1)
+    .bind(w.b)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((assessments, foreign_people), (1, 0));
+}
+
+/// A fingerprint of what tenant `t` holds, to show that refused requests changed nothing.
+async fn checksum(app: &TestApp, t: Uuid) -> String {
+    sqlx::query_scalar(
+        "SELECT md5(concat_ws('|',
+            (SELECT string_agg(u.id::text || u.active::text || u.role || coalesce(u.school_id::text, ''), ',' ORDER BY u.id) FROM app_user u WHERE u.tenant_id = $1),
+            (SELECT string_agg(e.id::text || coalesce(e.deleted_at::text, ''), ',' ORDER BY e.id) FROM evidence e WHERE e.tenant_id = $1),
+            (SELECT string_agg(a.id::text || a.status, ',' ORDER BY a.id) FROM assessment a WHERE a.tenant_id = $1),
+            (SELECT count(*)::text FROM evidence_link l WHERE l.tenant_id = $1),
+            (SELECT count(*)::text FROM strand_entry s WHERE s.tenant_id = $1),
+            (SELECT count(*)::text FROM cohort c WHERE c.tenant_id = $1)))",
+    )
+    .bind(t)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -347,4 +604,117 @@ async fn lists_and_downloads_show_only_the_viewers_tenant_and_school() {
     let filtered = a.get(&format!("/audit?school={}", w.b1)).await;
     assert_eq!(filtered.status, 200);
     assert!(filtered.body.contains("No events match"));
+}
+
+/// Row-level security is the second wall: found from the catalogue, every table with a
+/// `tenant_id` column has it enabled, and inside tenant A's transaction a deliberately unscoped
+/// query of each table the web role may read sees none of tenant B's rows (which the test makes
+/// sure exist), and writing a row of tenant B into any table is refused.
+#[tokio::test]
+async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    // Give tenant B a row in every table: a session, an invitation (token, outbox, audit), a
+    // saved strand (entry, revision) and a link.
+    let mut admin_b = app.signed_in(&w.users["admin_b"]).await;
+    admin_b.get("/people/invite").await;
+    let invited = admin_b
+        .post(
+            "/people/invite",
+            &[
+                ("name", "New Assessor"),
+                ("email", "new-assessor@example.org"),
+                ("role", "assessor"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, 303);
+    let handbook_b1: Uuid = sqlx::query_scalar("SELECT id FROM assessment WHERE school_id = $1")
+        .bind(w.b1)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut lead_b1 = app.signed_in(&w.users["lead_b1"]).await;
+    let strand = format!("/assessments/{handbook_b1}/strands/1.1");
+    lead_b1.get(&strand).await;
+    let saved = lead_b1
+        .post(&strand, &[("actions", "Beta's text"), ("version", "0")])
+        .await;
+    assert_eq!(saved.status, 303);
+    lead_b1.get(&strand).await;
+    let linked = lead_b1
+        .post(
+            &format!("{strand}/evidence"),
+            &[("evidence", &w.evidence_b1.to_string())],
+        )
+        .await;
+    assert_eq!(linked.status, 303);
+
+    let tables: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind = 'r'
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 12, "found only {tables:?}");
+    let mut failures = Vec::new();
+    for (table, rls) in &tables {
+        if !rls {
+            failures.push(format!("{table}: row-level security is not enabled"));
+            continue;
+        }
+        // Identifiers cannot be bound; these come from the catalogue.
+        let rows_of_b: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {table} WHERE tenant_id = $1"
+        ))
+        .bind(w.b)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if rows_of_b == 0 {
+            failures.push(format!("{table}: the test gave tenant B no row to hide"));
+        }
+        let readable: bool =
+            sqlx::query_scalar("SELECT has_table_privilege('aqm_app', $1, 'SELECT')")
+                .bind(table)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        if readable {
+            let mut tx = app.db.tenant_tx(w.a).await.unwrap();
+            let seen: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM {table} WHERE tenant_id IS DISTINCT FROM $1"
+            ))
+            .bind(w.a)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            if seen != 0 {
+                failures.push(format!("{table}: tenant A sees {seen} rows of others"));
+            }
+        }
+        // Writing a row of tenant B is refused, whatever the columns: the policy's check (or
+        // the missing privilege) stops it before any other constraint is looked at.
+        let mut tx = app.db.tenant_tx(w.a).await.unwrap();
+        let forged = sqlx::query(&format!(
+            "INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, json_build_object('tenant_id', $1::uuid))"
+        ))
+        .bind(w.b)
+        .execute(&mut *tx)
+        .await;
+        match forged {
+            Ok(_) => failures.push(format!("{table}: tenant A wrote a row of tenant B")),
+            Err(e) => {
+                let text = e.to_string();
+                if !(text.contains("row-level security") || text.contains("permission denied")) {
+                    failures.push(format!("{table}: refused for another reason: {text}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -370,6 +370,6 @@ async fn a_tenant_admin_imports_schools_from_the_web_page() {
         o.upload("/schools/import", "file", "gias.csv", sample, &[])
             .await
             .status,
-        404
+        403
     );
 }

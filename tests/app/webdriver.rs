@@ -147,7 +147,8 @@ impl Browser {
                const el = document.querySelector(sel);
                if (el.type === 'radio' || el.type === 'checkbox') { el.checked = true; } else { el.value = value; }
              }
-             document.querySelector(arguments[0]).submit();",
+             // As a person submits: submit listeners and the browser's own checks run.
+             document.querySelector(arguments[0]).requestSubmit();",
             json!([form, fields]),
         )
         .await;

@@ -1,0 +1,75 @@
+//! A school's handbook in one cohort (an assessment), pinned to a framework version: the record
+//! the handbook, the evidence library and the exports all load, so none of them imports another's
+//! handlers to reach it.
+
+use crate::auth::{SchoolStaff, Scoped};
+use crate::domain::AssessmentId;
+use crate::error::AppError;
+use crate::framework::Framework;
+use sqlx::PgConnection;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(sqlx::FromRow, Clone)]
+pub struct AssessmentRow {
+    pub id: Uuid,
+    pub school_id: Uuid,
+    pub school_name: String,
+    pub cohort_name: String,
+    pub framework_key: String,
+    pub framework_version: String,
+}
+
+/// An assessment with its pinned framework.
+pub struct Handbook {
+    pub a: AssessmentRow,
+    pub fw: Arc<Framework>,
+}
+
+impl AssessmentId {
+    /// The assessment, if it belongs to the signed-in person's own school; 404 for any other
+    /// school's or tenant's.
+    pub async fn load(self, s: &mut Scoped<SchoolStaff>) -> Result<Handbook, AppError> {
+        let school = s.school()?;
+        let a: AssessmentRow = sqlx::query_as(
+            "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version
+             FROM assessment a
+             JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
+             JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
+             WHERE a.tenant_id = $1 AND a.id = $2 AND a.school_id = $3",
+        )
+        .bind(s.tenant)
+        .bind(self)
+        .bind(school)
+        .fetch_optional(&mut *s.tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        let fw = s
+            .state
+            .catalogue
+            .get(&a.framework_key, &a.framework_version)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "framework {} {} is not loaded",
+                    a.framework_key,
+                    a.framework_version
+                )
+            })?;
+        Ok(Handbook { a, fw })
+    }
+}
+
+/// The school's open handbook, if it has one (a school has at most one open at a time).
+pub async fn open_of_school(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    school: Uuid,
+) -> Result<Option<AssessmentId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM assessment WHERE tenant_id = $1 AND school_id = $2 AND status = 'open'",
+    )
+    .bind(tenant)
+    .bind(school)
+    .fetch_optional(conn)
+    .await
+}

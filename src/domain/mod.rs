@@ -1,0 +1,11 @@
+//! Values parsed once where they enter (a form, the command line, a file) and trusted after: each
+//! type's rule sits beside it with its tests, so the web invite, the operator's new authority, the
+//! CLI and the demo data all accept exactly the same input.
+
+pub mod email;
+pub mod ids;
+pub mod names;
+
+pub use email::EmailAddress;
+pub use ids::{AssessmentId, CohortId, DocumentId, PersonId, SchoolId};
+pub use names::{CohortName, PersonName, TenantSlug};

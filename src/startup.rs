@@ -1,0 +1,80 @@
+//! The one start-up, used by `aqm serve` and by the tests alike: load the criteria (a broken file
+//! stops everything before anything is started), migrate, record the framework versions, start
+//! the mail worker, bind the listener and build the route table. What differs between production
+//! and a test is only the `Config` and the database handed in.
+
+use crate::app;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::framework::{self, Catalogue};
+use crate::mail::{self, MailWorker};
+use crate::state::AppState;
+use crate::store::Store;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A built application, listening but not yet serving.
+pub struct Application {
+    pub state: AppState,
+    pub listener: TcpListener,
+    pub address: SocketAddr,
+    pub mailer: MailWorker,
+}
+
+/// Loads the criteria of `config` (before any database work, so a broken file is the first thing
+/// an operator hears about).
+pub fn load_criteria(config: &Config) -> anyhow::Result<Catalogue> {
+    Ok(framework::load_dir(&config.criteria_dir)?)
+}
+
+/// Builds the application over `pool`: migrates it, records the frameworks, starts the mail
+/// worker and binds `config.bind` (port 0 picks a free one). `config.base_url` is set to the
+/// bound address when it was not given.
+pub async fn build(
+    mut config: Config,
+    catalogue: Catalogue,
+    pool: sqlx::PgPool,
+) -> anyhow::Result<Application> {
+    db::migrate(&pool).await?;
+    db::frameworks::record(&pool, &catalogue, &config.criteria_dir).await?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let address = listener.local_addr()?;
+    if config.base_url.is_none() && config.bind.port() == 0 {
+        config.base_url = Some(format!("http://{address}"));
+    }
+    let mailer = mail::start(pool.clone(), &config).await?;
+    let store = Store::local(&config.data_dir);
+    let state = AppState {
+        db: Db::new(pool),
+        catalogue: Arc::new(catalogue),
+        store,
+        config: Arc::new(config),
+    };
+    Ok(Application {
+        state,
+        listener,
+        address,
+        mailer,
+    })
+}
+
+impl Application {
+    /// Serves until `shutdown` completes, then finishes the requests in flight and stops the mail
+    /// worker (the message in hand is finished; the rest wait in the outbox for the next start).
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let served = app::serve(self.listener, app::build(self.state), shutdown)
+            .await
+            .context("the web server failed");
+        self.mailer.stop().await;
+        db.close().await;
+        served
+    }
+}

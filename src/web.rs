@@ -1,0 +1,87 @@
+//! Small pieces every workflow's handlers share: a redirect that leaves a message for the next
+//! page, and extractors whose rejections are the service's own pages. A mistyped or cut-off id in
+//! an address is simply not found; a form or query that cannot be read gets the form error page,
+//! never a parser's message in plain text.
+
+use crate::auth::{FLASH_COOKIE, cookie};
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+
+/// A redirect to `to` that shows the message `flash` (a key of `auth::flash_message`) there.
+pub fn redirect_with_flash(state: &AppState, to: &str, flash: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(FLASH_COOKIE, flash, state.secure(), None),
+    );
+    response
+}
+
+/// A plain redirect after a form was handled.
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Whether a script (autosave) asked for JSON rather than a page.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// Path parameters; anything that does not parse (a cut-off id) is not found.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(_) => Err(AppError::NotFound),
+        }
+    }
+}
+
+/// The query string; one that cannot be read gets the form error page.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => {
+                tracing::info!(error = %e, "unreadable query string");
+                Err(AppError::BadRequest)
+            }
+        }
+    }
+}
+
+/// A urlencoded form; one that cannot be read gets the form error page.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Form(v)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "unreadable form");
+                Err(AppError::BadRequest)
+            }
+        }
+    }
+}
