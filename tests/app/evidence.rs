@@ -12,17 +12,60 @@ use uuid::Uuid;
 pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
-/// A Word file's shape: a ZIP archive with `[Content_Types].xml` and a `word/` folder, built
-/// byte by byte (stored entries; CRCs left at zero, which nothing here checks).
+/// A Word file's shape: a ZIP archive with `[Content_Types].xml` and a `word/` folder.
 pub fn docx() -> Vec<u8> {
-    let entries: [(&str, &[u8]); 3] = [
+    stored_zip(&[
         ("[Content_Types].xml", b"<?xml version=\"1.0\"?><Types/>"),
         ("_rels/.rels", b"<Relationships/>"),
         ("word/document.xml", b"<w:document/>"),
-    ];
+    ])
+}
+
+/// A Word file carrying a VBA project under a name of its own (not `vbaProject.bin`), declared
+/// as Word declares one: by its content type and a relationship from the document.
+fn docx_with_renamed_vba() -> Vec<u8> {
+    let types = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">"#,
+        r#"<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/>"#,
+        r#"<Override PartName="/word/notes.dat" ContentType="application/vnd.ms-office.vbaProject"/></Types>"#,
+    );
+    let rels = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+        r#"<Relationship Id="rId1" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="notes.dat"/></Relationships>"#,
+    );
+    stored_zip(&[
+        ("[Content_Types].xml", types.as_bytes()),
+        ("_rels/.rels", b"<Relationships/>"),
+        ("word/document.xml", b"<w:document/>"),
+        ("word/_rels/document.xml.rels", rels.as_bytes()),
+        ("word/notes.dat", b"\xCC\x61\0\0"),
+    ])
+}
+
+/// An old Word file: a compound file holding Word's main stream, starting with its signature
+/// and format number (Word 97), and the given storages beside it.
+fn doc(storages: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut word = vec![0u8; 68];
+    word[..4].copy_from_slice(&[0xEC, 0xA5, 0xC1, 0x00]);
+    let mut file = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    for s in storages {
+        file.create_storage_all(s).unwrap();
+    }
+    file.create_stream("WordDocument")
+        .unwrap()
+        .write_all(&word)
+        .unwrap();
+    file.flush().unwrap();
+    file.into_inner().into_inner()
+}
+
+/// A ZIP archive of `entries`, built byte by byte (stored entries; CRCs left at zero, which
+/// nothing here checks).
+fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
-    for (name, data) in entries {
+    for &(name, data) in entries {
         let offset = out.len() as u32;
         let size = (data.len() as u32).to_le_bytes();
         let name_len = (name.len() as u16).to_le_bytes();
@@ -43,7 +86,10 @@ pub fn docx() -> Vec<u8> {
     }
     let cd_offset = out.len() as u32;
     out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06\0\0\0\0\x03\0\x03\0");
+    let count = (entries.len() as u16).to_le_bytes();
+    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    out.extend_from_slice(&count);
+    out.extend_from_slice(&count);
     out.extend_from_slice(&(central.len() as u32).to_le_bytes());
     out.extend_from_slice(&cd_offset.to_le_bytes());
     out.extend_from_slice(&[0, 0]);
@@ -249,7 +295,7 @@ async fn files_are_judged_by_their_content_not_their_name() {
         assert_eq!(refused.status, 422, "{name}");
         assert!(
             refused.body.contains(&html_escape(
-                "The selected file must be a PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx), OpenDocument (.odt, .ods, .odp), PNG, JPEG, plain text or CSV"
+                "The selected file must be a PDF, Word, Excel or PowerPoint (.doc, .docx, .xls, .xlsx, .ppt, .pptx), OpenDocument (.odt, .ods, .odp), PNG, JPEG, plain text or CSV"
             )),
             "{}",
             refused.body
@@ -304,6 +350,52 @@ async fn files_are_judged_by_their_content_not_their_name() {
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         ]
     );
+}
+
+#[tokio::test]
+async fn old_office_files_are_accepted_and_macros_refused_however_they_are_named() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut lead = app.signed_in(&w.lead).await;
+    let page = lead.get("/evidence/upload").await;
+    assert!(page.body.contains(".doc, .docx, .xls, .xlsx, .ppt, .pptx"));
+
+    // A .doc is taken, stored as Word 97-2003, and downloads as one.
+    let id = uploaded_id(&upload(&mut lead, "register", &doc(&[]), "Register", &[]).await);
+    let r = lead.download(&format!("/evidence/{id}/download")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/msword");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"register.doc\""
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), doc(&[]).as_slice());
+    let library = lead.get("/evidence").await;
+    assert!(library.body.contains("Word 97-2003"), "{}", library.body);
+
+    // With macros, whether an old Word file's or a .docx's under a name of its own: refused,
+    // the reason next to the file, nothing kept.
+    let macros = html_escape(
+        "The selected file contains macros, which can run code on the computer of whoever opens it. Save it without macros (as .docx, .xlsx or .pptx) and upload that",
+    );
+    for (name, bytes) in [
+        ("register.doc", doc(&["Macros", "Macros/VBA"])),
+        ("plan.docx", docx_with_renamed_vba()),
+    ] {
+        let refused = upload(&mut lead, name, &bytes, "With macros", &[]).await;
+        assert_eq!(refused.status, 422, "{name}");
+        let next_to_file = format!(
+            "<p id=\"file-error\" class=\"govuk-error-message\"><span class=\"govuk-visually-hidden\">Error:</span> {macros}</p>"
+        );
+        assert!(
+            refused.body.contains(&next_to_file),
+            "{name}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains("value=\"With macros\""));
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM evidence").await, 1);
+    assert_eq!(stored_files(&app.data_dir).len(), 1);
 }
 
 #[tokio::test]
