@@ -138,6 +138,7 @@ pub fn build(state: AppState) -> Router {
         .route("/schools/{id}", get(admin::schools::get_school))
         .route("/audit", get(admin::audit_log::get_audit))
         .route("/audit.csv", get(admin::audit_log::get_audit_csv))
+        .route("/audit/revisions/{id}", get(admin::audit_log::get_revision))
         // Platform operator
         .route(
             "/operator/tenants",

@@ -13,7 +13,8 @@
 //! - `evidence`: the school's evidence library: uploads checked by content, the object store
 //!   (content-addressed, local folder), links between documents and strands, downloads.
 //! - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
-//! - `admin`: people, schools and their import, the audit log page, authorities, CLI, demo data.
+//! - `admin`: people, schools and their import, the audit log page (in words) and the strand
+//!   revisions it links to, authorities, CLI, demo data.
 //! - `audit`: the append-only audit log writer.
 //! - `forms`: form errors shown next to fields; input parsing.
 //! - `app`: shared state, the one route table, middleware, serving with graceful shutdown.

@@ -617,9 +617,9 @@ pub async fn post_strand(
     }
     .rows_affected()
         == 1;
-    sqlx::query(
+    let revision: i64 = sqlx::query_scalar(
         "INSERT INTO strand_revision (tenant_id, assessment_id, strand_key, based_on_version, actions, impact, claimed_level, outcome, saved_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(tenant)
     .bind(id)
@@ -630,7 +630,7 @@ pub async fn post_strand(
     .bind(&level)
     .bind(if saved { "saved" } else { "conflict" })
     .bind(user.id)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
 
     if !saved {
@@ -666,11 +666,10 @@ pub async fn post_strand(
         .actor(Some(user.id), &user.email)
         .school(Some(h.a.school_id))
         .subject("strand", format!("{id}/{key}"))
-        .after(json!({"actions": form.actions, "impact": form.impact, "claimed_level": level}));
+        // The texts live in the revision; the log keeps a reference to it, not a second copy.
+        .after(json!({"revision": revision, "claimed_level": level}));
     if let Some(b) = &before {
-        event = event.before(
-            json!({"actions": b.actions, "impact": b.impact, "claimed_level": b.claimed_level}),
-        );
+        event = event.before(json!({"claimed_level": b.claimed_level}));
     }
     audit::record(&mut tx, &event).await?;
     if form.not_pupil_data.is_some() {

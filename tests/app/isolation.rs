@@ -17,6 +17,8 @@ struct World {
     /// A document in the evidence library of school A1, and one of school B1.
     evidence_a1: Uuid,
     evidence_b1: Uuid,
+    /// A saved revision of strand 1.1 of school A1's handbook.
+    revision_a1: i64,
 }
 
 /// An open handbook (assessment) for `school`, in a cohort of its own.
@@ -66,6 +68,20 @@ async fn evidence(app: &TestApp, tenant: Uuid, school: Uuid, title: &str) -> Uui
     id
 }
 
+/// A saved revision of `strand` in handbook `assessment`, as a save leaves it.
+async fn revision(app: &TestApp, tenant: Uuid, assessment: Uuid, strand: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO strand_revision (tenant_id, assessment_id, strand_key, based_on_version, actions, impact, claimed_level, outcome)
+         VALUES ($1, $2, $3, 0, 'Alpha One actions', 'Alpha One impact', 'bronze', 'saved') RETURNING id",
+    )
+    .bind(tenant)
+    .bind(assessment)
+    .bind(strand)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
 async fn world(app: &TestApp) -> World {
     let a = app.add_tenant("alpha").await;
@@ -96,14 +112,16 @@ async fn world(app: &TestApp) -> World {
             .await;
         users.insert(key, user);
     }
+    let handbook_a1 = handbook(app, a, a1).await;
     World {
         a1,
         b1,
         users,
-        handbook_a1: handbook(app, a, a1).await,
+        handbook_a1,
         handbook_a2: handbook(app, a, a2).await,
         evidence_a1: evidence(app, a, a1, "Alpha One plan").await,
         evidence_b1: evidence(app, b, b1, "Beta One plan").await,
+        revision_a1: revision(app, a, handbook_a1, "1.1").await,
     }
 }
 
@@ -168,6 +186,21 @@ fn cases(w: &World) -> Vec<Case> {
         "/audit".into(),
         "admin_a",
         vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+    );
+    // A saved revision of a strand, linked from the audit log: the authority's admins and
+    // officers only, not the school's own staff (their page is the strand), not another tenant.
+    let rev = w.revision_a1;
+    case(
+        "GET",
+        format!("/audit/revisions/{rev}"),
+        "officer_a",
+        vec!["admin_b", "lead_b1", "lead_a1", "head_a1", "assessor_a"],
+    );
+    case(
+        "GET",
+        format!("/audit/revisions/{rev}"),
+        "admin_a",
+        vec!["operator"],
     );
     case(
         "GET",
