@@ -169,6 +169,7 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/schools/{id}", admin::schools::get_school),
         get_("/audit", admin::audit_log::get_audit),
         get_("/audit.csv", admin::audit_log::get_audit_csv),
+        get_("/audit/revisions/{id}", admin::audit_log::get_revision),
         // Platform operator
         get_("/operator/tenants", admin::tenants::get_tenants),
         post_("/operator/tenants", admin::tenants::post_tenant),

@@ -16,8 +16,8 @@
 //!    - `evidence`: the school's evidence library: `library`, `upload` (checked by content, with
 //!      the pupil-data check), `document` (page, download, delete), `links` (to strands).
 //!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
-//!    - `admin`: people, schools and their import (`gias` parsing, `school_import`), the audit log
-//!      page, authorities, the CLI, demo data.
+//!    - `admin`: people, schools and their import (`school_import`), the audit log page in words
+//!      (`audit_words`) with each strand revision it refers to, authorities, the CLI, demo data.
 //!    - `public`: pages for everyone: home, criteria, accessibility statement.
 //! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`

@@ -2,6 +2,7 @@
 //! authorities and written mail.
 
 pub mod audit_log;
+pub mod audit_words;
 pub mod cli;
 pub mod demo;
 pub mod mail_page;

@@ -290,9 +290,9 @@ async fn save(
     }
     .rows_affected()
         == 1;
-    sqlx::query(
+    let revision: i64 = sqlx::query_scalar(
         "INSERT INTO strand_revision (tenant_id, assessment_id, strand_key, based_on_version, actions, impact, claimed_level, outcome, saved_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(tenant)
     .bind(id)
@@ -303,7 +303,7 @@ async fn save(
     .bind(&level)
     .bind(if written { "saved" } else { "conflict" })
     .bind(s.user.id)
-    .execute(&mut *s.tx)
+    .fetch_one(&mut *s.tx)
     .await?;
     if !written {
         // Someone saved in between: keep both, show both, overwrite nothing.
@@ -315,11 +315,10 @@ async fn save(
         .event("strand.saved")
         .school(Some(h.a.school_id))
         .subject("strand", &subject)
-        .after(json!({"actions": form.actions, "impact": form.impact, "claimed_level": level}));
+        // The texts live in the revision; the log keeps a reference to it, not a second copy.
+        .after(json!({"revision": revision, "claimed_level": level}));
     if let Some(b) = &before {
-        event = event.before(
-            json!({"actions": b.actions, "impact": b.impact, "claimed_level": b.claimed_level}),
-        );
+        event = event.before(json!({"claimed_level": b.claimed_level}));
     }
     s.record(event).await?;
     if form.not_pupil_data.is_some() {

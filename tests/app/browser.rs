@@ -567,3 +567,59 @@ async fn an_oversized_upload_in_the_browser_gets_a_clear_answer() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The audit log with long texts, long words and every kind of event: no sideways scrolling at
+/// 1280 px nor on a phone, and no accessibility violations, on the log and on a revision.
+#[tokio::test]
+async fn the_audit_log_fits_a_phone_and_passes_accessibility_checks() {
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    crate::audit::a_mornings_work(&app, &w).await;
+    let unbroken = format!("https://example.org/{}", "attendance-policy-".repeat(12));
+    crate::audit::old_strand_event(&app, &w, "2.1", &unbroken, &format!("See {unbroken}")).await;
+    let revision: i64 = sqlx::query_scalar("SELECT max(id) FROM strand_revision")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+    browser.sign_in(&base, &w.officer).await;
+    let pages = ["/audit".to_string(), format!("/audit/revisions/{revision}")];
+    for width in [1280, 390] {
+        browser.set_size(width, 900).await;
+        for page in &pages {
+            check(
+                &browser,
+                &base,
+                Some(page),
+                &format!("{page} at {width}px"),
+                &mut failures,
+            )
+            .await;
+            let facts = browser
+                .eval(
+                    "return {
+                        scroll: document.documentElement.scrollWidth,
+                        window: window.innerWidth,
+                        h1: document.querySelector('h1').textContent.trim()
+                    };",
+                    json!([]),
+                )
+                .await;
+            assert_ne!(facts["h1"], "Page not found", "{page}");
+            let (scroll, window) = (
+                facts["scroll"].as_i64().unwrap(),
+                facts["window"].as_i64().unwrap(),
+            );
+            assert!(window <= width as i64, "{page}: window {window}px");
+            if scroll > width as i64 {
+                failures.push(format!(
+                    "{page} at {width}px scrolls sideways: {scroll}px wide"
+                ));
+            }
+        }
+    }
+    browser.quit().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -24,6 +24,8 @@ struct World {
     /// and one of school B1.
     evidence_a1: Uuid,
     evidence_b1: Uuid,
+    /// A saved revision of strand 1.1 of school A1's handbook.
+    revision_a1: i64,
 }
 
 impl World {
@@ -41,6 +43,7 @@ impl World {
             handbook_a2: Uuid::nil(),
             evidence_a1: Uuid::nil(),
             evidence_b1: Uuid::nil(),
+            revision_a1: 0,
         }
     }
 }
@@ -90,6 +93,20 @@ async fn evidence(app: &TestApp, tenant: Uuid, school: Uuid, title: &str) -> Uui
     .await
     .unwrap();
     id
+}
+
+/// A saved revision of `strand`, as the audit log links to.
+async fn revision(app: &TestApp, tenant: Uuid, assessment: Uuid, strand: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO strand_revision (tenant_id, assessment_id, strand_key, based_on_version, actions, impact, claimed_level, outcome)
+         VALUES ($1, $2, $3, 0, 'Alpha One actions', 'Alpha One impact', 'bronze', 'saved') RETURNING id",
+    )
+    .bind(tenant)
+    .bind(assessment)
+    .bind(strand)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
@@ -147,6 +164,7 @@ async fn world(app: &TestApp) -> World {
         handbook_a2,
         evidence_a1,
         evidence_b1: evidence(app, b, b1, "Beta One plan").await,
+        revision_a1: revision(app, a, handbook_a1, "1.1").await,
     }
 }
 
@@ -226,6 +244,24 @@ fn cases(w: &World) -> Vec<Case> {
             Some("admin_a"),
             vec![],
             vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+        ),
+        // A saved revision of a strand, linked from the audit log: the authority's administrators
+        // and officers; the school's own staff use the strand page instead.
+        Case::new(
+            "GET",
+            "/audit/revisions/{id}",
+            format!("/audit/revisions/{}", w.revision_a1),
+            Some("officer_a"),
+            vec!["admin_b"],
+            vec!["lead_b1", "lead_a1", "head_a1", "assessor_a", "operator"],
+        ),
+        Case::new(
+            "GET",
+            "/audit/revisions/{id}",
+            format!("/audit/revisions/{}", w.revision_a1),
+            Some("admin_a"),
+            vec![],
+            vec![],
         ),
         Case::new(
             "GET",

@@ -3,6 +3,7 @@
 //! for the browser tests.
 
 mod accounts;
+mod audit;
 mod browser;
 mod embedded;
 mod evidence;
