@@ -5,7 +5,7 @@
 //! isolation test fails when an id-taking route has no cross-tenant case).
 
 use crate::state::AppState;
-use crate::{admin, auth, error, evidence, handbook, home, programme, public};
+use crate::{admin, auth, error, evidence, handbook, home, programme, public, review};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -124,6 +124,17 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/assessments/{id}/print", handbook::export::get_print),
         get_("/assessments/{id}/handbook.pdf", handbook::export::get_pdf),
         get_("/assessments/{id}/handbook.zip", handbook::export::get_zip),
+        // The review: lead to head, comments, return, approve and submit; the assessor reads it
+        post_("/assessments/{id}/send-to-head", review::post_send_to_head),
+        post_(
+            "/assessments/{id}/strands/{key}/comments",
+            review::post_comment,
+        ),
+        get_("/assessments/{id}/return", review::get_return),
+        post_("/assessments/{id}/return", review::post_return),
+        get_("/assessments/{id}/submit", review::submit::get_submit),
+        post_("/assessments/{id}/submit", review::submit::post_submit),
+        get_("/submissions/{id}", review::submit::get_submission),
         // Evidence library: Attendance Leads and head teachers of the school
         get_("/evidence", evidence::library::get_library),
         get_("/evidence/upload", evidence::upload::get_upload),
@@ -150,6 +161,9 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         post_("/cohorts", programme::post_cohort),
         get_("/cohorts/{id}", programme::get_cohort),
         post_("/cohorts/{id}/enrol", programme::post_enrol),
+        get_("/assessments/{id}/visit", review::visit::get_visit),
+        post_("/assessments/{id}/visit", review::visit::post_visit),
+        post_("/assessments/{id}/reopen", review::visit::post_reopen),
         // People: authority administrators, LA officers, head teachers (their school's leads)
         get_("/people", admin::people::get_people),
         get_("/people/invite", admin::people::get_invite),

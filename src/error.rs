@@ -24,6 +24,9 @@ pub enum AppError {
     Csrf,
     #[error("request too large")]
     TooLarge,
+    /// The record cannot be changed at this stage (a submitted handbook); the text says why.
+    #[error("locked: {0}")]
+    Locked(&'static str),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -53,6 +56,7 @@ impl IntoResponse for AppError {
                 "This form has expired",
                 "For your security, forms stop working after you sign in or out, or after a long time. Go back, reload the page and try again. Copy any text you typed first.",
             ),
+            AppError::Locked(why) => (StatusCode::CONFLICT, "This cannot be changed now", *why),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "You cannot use this page",

@@ -63,6 +63,20 @@ pub fn parse_date_input(
     what: &str,
     today: chrono::NaiveDate,
 ) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
+    let date = parse_date_parts(input, field, what)?;
+    match date {
+        Some(d) if d > today => Err((field, format!("{what} must be today or in the past"))),
+        _ => Ok(date),
+    }
+}
+
+/// A date from a GOV.UK date input, past or future, with the pattern's messages: all boxes empty
+/// is no date; some empty says which are missing; otherwise a real date with a 4-digit year.
+pub fn parse_date_parts(
+    input: &DateInput,
+    field: &'static str,
+    what: &str,
+) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
     let parts = [
         ("day", input.day.trim()),
         ("month", input.month.trim()),
@@ -92,13 +106,21 @@ pub fn parse_date_input(
     if parts[2].1.len() != 4 {
         return fail("Year must include 4 numbers".to_string());
     }
-    let Some(date) = chrono::NaiveDate::from_ymd_opt(year as i32, month, day) else {
-        return fail(format!("{what} must be a real date"));
-    };
-    if date > today {
-        return fail(format!("{what} must be today or in the past"));
+    match chrono::NaiveDate::from_ymd_opt(year as i32, month, day) {
+        Some(date) => Ok(Some(date)),
+        None => fail(format!("{what} must be a real date")),
     }
-    Ok(Some(date))
+}
+
+/// A time of day typed as 9:30, 09:30 or 14.15 (24-hour clock).
+pub fn parse_time(input: &str) -> Option<chrono::NaiveTime> {
+    let t = input.trim().replace('.', ":");
+    let (h, m) = t.split_once(':')?;
+    let ok = |v: &str| !v.is_empty() && v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit());
+    if !ok(h) || m.len() != 2 || !ok(m) {
+        return None;
+    }
+    chrono::NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
 }
 
 #[cfg(test)]
@@ -134,6 +156,17 @@ mod tests {
             "Date must be today or in the past"
         );
         assert_eq!(parse("1", "1", "x").unwrap_err().0, "when");
+    }
+
+    #[test]
+    fn times_of_day() {
+        let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0);
+        assert_eq!(parse_time("9:30"), t(9, 30));
+        assert_eq!(parse_time(" 14.15 "), t(14, 15));
+        assert_eq!(parse_time("09:05"), t(9, 5));
+        for bad in ["", "9", "25:00", "9:5", "9:60", "nine", "9:30am"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -15,11 +15,15 @@
 //!      and its save (autosave), the exports (print page, PDF, ZIP).
 //!    - `evidence`: the school's evidence library: `library`, `upload` (checked by content, with
 //!      the pupil-data check), `document` (page, download, delete), `links` (to strands).
+//!    - `review`: the head teacher's review (send, comment, return, approve and submit with a
+//!      frozen snapshot emailed to the assessor as a PDF) and the officer's assessor, visit and
+//!      reopening.
 //!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
 //!    - `admin`: people, schools and their import (`school_import`), the audit log page in words
 //!      (`audit_words`) with each strand revision it refers to, authorities, the CLI, demo data.
 //!    - `public`: pages for everyone: home, criteria, accessibility statement.
-//! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader),
+//! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader, its
+//!    stage, review state, timeline and comments),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
 //!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
 //!    (field errors, date inputs), `layout` (the page layout context, from plain values).
@@ -51,6 +55,7 @@ pub mod mail;
 pub mod programme;
 pub mod public;
 pub mod pupil_data;
+pub mod review;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -170,6 +170,24 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
             format!("{who} deleted {} from the evidence library", document(f))
         }
         "evidence.linked" => format!("{who} linked {} to {}", document(f), strand(f)),
+        "strand.commented" => format!("{who} commented on {}", strand(f)),
+        "handbook.sent_to_head" => format!(
+            "{who} sent the handbook of {} to the head teacher",
+            school()
+        ),
+        "handbook.returned" => format!(
+            "{who} returned the handbook of {} to the Attendance Lead",
+            school()
+        ),
+        "handbook.submitted" => format!(
+            "{who} approved and submitted the handbook of {} to the assessor",
+            school()
+        ),
+        "handbook.reopened" => format!("{who} reopened the handbook of {}", school()),
+        "visit.set" => format!(
+            "{who} set the assessor and visit of the handbook of {}",
+            school()
+        ),
         "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f)),
         "pupil_data.confirmed_absent" => {
             let what = if f.subject_type == Some("strand") {

@@ -218,6 +218,7 @@ pub async fn create_and_send(
             subject: subject.to_string(),
             text,
             html,
+            attachment: None,
         },
     )
     .await?;

@@ -12,8 +12,8 @@ pub mod scoped;
 pub mod session;
 
 pub use scoped::{
-    Actor, Administrators, Members, Officers, Operator, PeopleManagers, Roles, SchoolStaff, Scoped,
-    SignedIn,
+    Actor, Administrators, Assessors, AttendanceLeads, HeadTeachers, Members, Officers, Operator,
+    PeopleManagers, Roles, SchoolStaff, Scoped, SignedIn,
 };
 
 use crate::error::AppError;
@@ -230,6 +230,16 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
             "The document is in your evidence library. Link it to the strands it supports."
         }
         "evidence-linked" => "The document is linked to the strand.",
+        "sent-to-head" => "The handbook has been sent to your head teacher, who has been emailed.",
+        "comment-added" => "Your comment has been added.",
+        "returned" => {
+            "The handbook has been returned to the Attendance Lead, who has been emailed."
+        }
+        "submitted" => {
+            "The handbook has been submitted. The assessor has been emailed a link and the handbook as a PDF."
+        }
+        "visit-set" => "The assessor and visit are saved. The school has been emailed.",
+        "reopened" => "The handbook has been reopened for the school, who have been emailed.",
         "evidence-unlinked" => "The document is no longer linked to the strand.",
         "evidence-deleted" => "The document has been deleted from your evidence library.",
         _ => return None,

@@ -41,6 +41,12 @@ macro_rules! roles {
 roles! {
     /// Attendance Leads and head teachers: the people of one school.
     SchoolStaff => [AttendanceLead, HeadTeacher];
+    /// Attendance Leads only (they send the handbook to the head).
+    AttendanceLeads => [AttendanceLead];
+    /// Head teachers only (they return or submit the handbook).
+    HeadTeachers => [HeadTeacher];
+    /// Assessors only.
+    Assessors => [Assessor];
     /// LA officers and authority administrators.
     Officers => [LaOfficer, TenantAdmin];
     /// Authority administrators only.

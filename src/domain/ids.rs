@@ -40,6 +40,8 @@ typed_id! {
     /// A document of a school's evidence library.
     DocumentId;
     SchoolId;
+    /// A frozen copy of a submitted handbook.
+    SubmissionId;
     /// A person's account.
     PersonId;
     CohortId;

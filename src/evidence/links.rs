@@ -3,7 +3,7 @@
 
 use super::document::evidence_page;
 use super::event;
-use crate::assessment;
+use crate::assessment::{self, review};
 use crate::auth::{SchoolStaff, Scoped};
 use crate::domain::{AssessmentId, DocumentId};
 use crate::error::AppError;
@@ -57,6 +57,7 @@ pub async fn post_strand_link(
     if !h.fw.strands().any(|(_, st)| st.key == key) {
         return Err(AppError::NotFound);
     }
+    review::ensure_editable(&mut s, id).await?;
     let back = format!("/assessments/{id}/strands/{key}");
     let Some(evidence) = DocumentId::parse(&form.evidence) else {
         let page = crate::handbook::strand::page_with_error(
@@ -90,6 +91,7 @@ pub async fn post_strand_unlink(
 ) -> Result<Response, AppError> {
     id.load(&mut s).await?;
     let e = evidence.load(&mut s).await?;
+    review::ensure_editable(&mut s, id).await?;
     let removed = sqlx::query(
         "DELETE FROM evidence_link
          WHERE tenant_id = $1 AND evidence_id = $2 AND assessment_id = $3 AND strand_key = $4",
@@ -134,6 +136,7 @@ pub async fn post_evidence_link(
         return Err(AppError::NotFound);
     };
     let h = assessment.load(&mut s).await?;
+    review::ensure_editable(&mut s, assessment).await?;
     let key = form.strand.trim();
     if !h.fw.strands().any(|(_, st)| st.key == key) {
         let mut page = evidence_page(&mut s, e).await?;

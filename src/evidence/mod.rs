@@ -18,7 +18,7 @@ pub mod upload;
 pub use upload::FORM_OVERHEAD;
 
 use crate::audit;
-use crate::auth::{SchoolStaff, Scoped};
+use crate::auth::{Roles, SchoolStaff, Scoped};
 use crate::domain::DocumentId;
 use crate::error::AppError;
 use chrono::NaiveDate;
@@ -62,7 +62,7 @@ fn show_date(d: Option<NaiveDate>) -> String {
 impl DocumentId {
     /// The document of the person's own school; 404 for any other school's or tenant's, and for
     /// a deleted one.
-    pub async fn load(self, s: &mut Scoped<SchoolStaff>) -> Result<EvidenceRow, AppError> {
+    pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<EvidenceRow, AppError> {
         let school = s.school()?;
         sqlx::query_as(
             "SELECT e.id, e.title, e.evidence_date, e.description, e.file_name, e.content_type, e.size_bytes, e.sha256,

@@ -5,7 +5,7 @@
 
 use super::pdf::{self, Block, Kind};
 use super::{AssessmentRow, claims, entries, zip};
-use crate::auth::{SchoolStaff, Scoped};
+use crate::auth::{Roles, SchoolStaff, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework;
@@ -49,11 +49,11 @@ pub struct HandbookDoc {
 }
 
 #[derive(sqlx::FromRow)]
-struct LinkedFile {
-    strand_key: String,
-    title: String,
-    file_name: String,
-    sha256: String,
+pub struct LinkedFile {
+    pub strand_key: String,
+    pub title: String,
+    pub file_name: String,
+    pub sha256: String,
 }
 
 async fn linked_files(
@@ -75,8 +75,8 @@ async fn linked_files(
 
 /// The handbook of assessment `id` for a person of its school (404 for anyone else), and the
 /// evidence files linked to its strands.
-async fn build(
-    s: &mut Scoped<SchoolStaff>,
+pub async fn build<R: Roles>(
+    s: &mut Scoped<R>,
     id: AssessmentId,
 ) -> Result<(HandbookDoc, Vec<LinkedFile>), AppError> {
     let h = id.load(s).await?;
@@ -232,7 +232,7 @@ fn blocks(doc: &HandbookDoc) -> Vec<Block> {
     b
 }
 
-async fn render_pdf(doc: &HandbookDoc) -> Result<Vec<u8>, AppError> {
+pub async fn render_pdf(doc: &HandbookDoc) -> Result<Vec<u8>, AppError> {
     let title = format!(
         "Attendance Quality Mark handbook – {}, {}",
         doc.a.school_name, doc.a.cohort_name
@@ -267,7 +267,7 @@ pub async fn get_pdf(
 }
 
 /// A file name made of the school and cohort, safe anywhere.
-fn base_name(doc: &HandbookDoc) -> String {
+pub fn base_name(doc: &HandbookDoc) -> String {
     let raw = format!("handbook {} {}", doc.a.school_name, doc.a.cohort_name);
     let mut out = String::new();
     for c in raw.chars() {

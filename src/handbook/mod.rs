@@ -12,8 +12,8 @@ pub mod zip;
 
 pub use crate::assessment::{AssessmentRow, Handbook};
 
-use crate::assessment;
-use crate::auth::{SchoolStaff, Scoped};
+use crate::assessment::{self, Stage, review};
+use crate::auth::{Role, SchoolStaff, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework::{self, Framework, Theme};
@@ -113,14 +113,17 @@ pub struct StrandRow {
     pub claimed: String,
     pub written: bool,
     pub evidence: i64,
+    pub comments: i64,
 }
 
-/// One line per strand of a theme: claimed level, whether anything is written, documents linked.
+/// One line per strand of a theme: claimed level, whether anything is written, documents linked,
+/// comments.
 fn strand_rows(
     fw: &Framework,
     theme: &Theme,
     entries: &HashMap<String, Entry>,
     evidence: &HashMap<String, i64>,
+    comments: &HashMap<String, i64>,
 ) -> Vec<StrandRow> {
     theme
         .strands
@@ -136,6 +139,7 @@ fn strand_rows(
                     .map_or_else(|| "None".to_string(), |l| l.name.clone()),
                 written: e.is_some_and(|e| !e.actions.trim().is_empty()),
                 evidence: evidence.get(&s.key).copied().unwrap_or(0),
+                comments: comments.get(&s.key).copied().unwrap_or(0),
             }
         })
         .collect()
@@ -161,6 +165,38 @@ pub struct OverviewPage {
     overall: String,
     overall_reason: String,
     best_fit_rule: String,
+    review: ReviewPanel,
+}
+
+/// The review part of the overview: where the handbook is, who assesses it, every step so far,
+/// and what the signed-in person can do next.
+pub struct ReviewPanel {
+    pub stage: Stage,
+    pub assessor: Option<String>,
+    pub visit: Option<String>,
+    pub timeline: Vec<review::TimelineItem>,
+    /// The lead may send it to the head now.
+    pub can_send: bool,
+    /// The head may return it or approve and submit it now.
+    pub can_decide: bool,
+    pub locked: Option<&'static str>,
+}
+
+async fn review_panel(
+    s: &mut Scoped<SchoolStaff>,
+    id: AssessmentId,
+) -> Result<ReviewPanel, AppError> {
+    let st = review::state(&mut s.tx, s.tenant, id).await?;
+    let role = s.user.role;
+    Ok(ReviewPanel {
+        can_send: role == Role::AttendanceLead && st.stage.can_send_to_head(),
+        can_decide: role == Role::HeadTeacher && st.stage.with_head(),
+        locked: st.stage.locked_reason(role),
+        visit: st.visit_label(),
+        assessor: st.assessor.clone(),
+        stage: st.stage,
+        timeline: review::timeline(&mut s.tx, s.tenant, id).await?,
+    })
 }
 
 pub fn level_name(fw: &Framework, key: Option<&str>) -> String {
@@ -191,13 +227,15 @@ pub async fn get_overview(
     let h = id.load(&mut s).await?;
     let entries = entries(&mut s.tx, s.tenant, id).await?;
     let evidence = evidence_counts(&mut s.tx, s.tenant, id).await?;
+    let comments = review::comment_counts(&mut s.tx, s.tenant, id).await?;
+    let review = review_panel(&mut s, id).await?;
     let fit = framework::best_fit(&h.fw, &claims(&entries));
     let themes =
         h.fw.themes
             .iter()
             .zip(&fit.themes)
             .map(|(theme, tf)| {
-                let strands = strand_rows(&h.fw, theme, &entries, &evidence);
+                let strands = strand_rows(&h.fw, theme, &entries, &evidence, &comments);
                 ThemeView {
                     number: theme.number,
                     title: theme.title.clone(),
@@ -217,6 +255,7 @@ pub async fn get_overview(
         best_fit_rule: h.fw.best_fit.summary.clone(),
         themes,
         a: h.a,
+        review,
     })
 }
 
@@ -237,13 +276,14 @@ pub async fn get_theme(
     let h = id.load(&mut s).await?;
     let entries = entries(&mut s.tx, s.tenant, id).await?;
     let evidence = evidence_counts(&mut s.tx, s.tenant, id).await?;
+    let comments = review::comment_counts(&mut s.tx, s.tenant, id).await?;
     let theme =
         h.fw.themes
             .iter()
             .find(|t| t.number == number)
             .ok_or(AppError::NotFound)?
             .clone();
-    let rows = strand_rows(&h.fw, &theme, &entries, &evidence);
+    let rows = strand_rows(&h.fw, &theme, &entries, &evidence, &comments);
     Ok(ThemePage {
         layout: s.layout("/handbook"),
         cpd: h.fw.cpd_for_theme(number).map(|c| c.name.clone()),

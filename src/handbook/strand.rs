@@ -5,6 +5,7 @@
 //! `post_strand` answers each outcome as JSON for autosave or as a page, in one place.
 
 use super::{Entry, Handbook, TEXT_LIMIT, entry, level_name};
+use crate::assessment::review::{self, Comment};
 use crate::auth::{SchoolStaff, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
@@ -70,7 +71,16 @@ pub struct StrandPage {
     limit: usize,
     linked: Vec<LinkedEvidence>,
     library: Vec<LinkedEvidence>,
+    comments: Vec<Comment>,
+    comment_limit: usize,
+    /// A comment sent back with a message (too long, empty), kept for the person.
+    pub comment_draft: String,
+    /// Why the handbook cannot be changed now, if it cannot.
+    locked: Option<&'static str>,
 }
+
+/// Characters allowed in one comment.
+pub const COMMENT_LIMIT: usize = 5_000;
 
 pub fn find_strand<'a>(fw: &'a Framework, key: &str) -> Option<(&'a Theme, &'a Strand, usize)> {
     fw.strands()
@@ -113,8 +123,18 @@ async fn strand_page(
     .bind(key)
     .fetch_all(&mut *s.tx)
     .await?;
+    let id = crate::domain::AssessmentId(h.a.id);
+    let comments = review::comments(&mut s.tx, s.tenant, id, key).await?;
+    let locked = review::state(&mut s.tx, s.tenant, id)
+        .await?
+        .stage
+        .locked_reason(s.user.role);
     let e = current.unwrap_or_default();
     Ok(StrandPage {
+        comments,
+        comment_limit: COMMENT_LIMIT,
+        comment_draft: String::new(),
+        locked,
         layout: s.layout("/handbook"),
         a: h.a.clone(),
         theme_number: theme.number,
@@ -176,6 +196,7 @@ pub async fn page_with_error(
     field: &'static str,
     message: &str,
 ) -> Result<StrandPage, AppError> {
+    // (The comment form's errors come back here too, with the draft set by the caller.)
     let current = entry(&mut s.tx, s.tenant, h.a.id, key).await?;
     let mut page = strand_page(s, h, key, current).await?;
     page.errors.add(field, message);
@@ -341,6 +362,20 @@ pub async fn post_strand(
 ) -> Result<Response, AppError> {
     let h = id.load(&mut s).await?;
     let (_, strand, _) = find_strand(&h.fw, &key).ok_or(AppError::NotFound)?;
+    let stage = review::state(&mut s.tx, s.tenant, id).await?.stage;
+    if let Some(why) = stage.locked_reason(s.user.role) {
+        // Nothing is saved, and nothing typed is lost: the text comes back on the page.
+        if wants_json(&headers) {
+            let body = json!({"status": "locked", "message": why});
+            return Ok((StatusCode::CONFLICT, axum::Json(body)).into_response());
+        }
+        let current = entry(&mut s.tx, s.tenant, id, &key).await?;
+        let mut page = strand_page(&mut s, &h, &key, current).await?;
+        page.actions = form.actions;
+        page.impact = form.impact;
+        page.level = form.level;
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
     let outcome = save(&mut s, &h, strand, &form).await?;
     if wants_json(&headers) {
         s.commit().await?;

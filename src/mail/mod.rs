@@ -27,14 +27,24 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-/// One email to send: one recipient, a subject, and the same content as plain text and HTML.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One email to send: one recipient, a subject, and the same content as plain text and HTML,
+/// with at most one file attached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
     /// A mailbox such as `ada@example.org` or `Ada Lovelace <ada@example.org>`.
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// A file sent with an email (the handbook PDF for the assessor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Queues `msg` in the caller's transaction and returns the outbox row's id (also the basis of
@@ -50,9 +60,10 @@ pub async fn enqueue(
     msg: &Message,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
+    let a = msg.attachment.as_ref();
     sqlx::query(
-        "INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, body_html) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, body_html, attachment_name, attachment_type, attachment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(tenant_id)
@@ -60,6 +71,9 @@ pub async fn enqueue(
     .bind(&msg.subject)
     .bind(&msg.text)
     .bind(&msg.html)
+    .bind(a.map(|a| a.name.as_str()))
+    .bind(a.map(|a| a.content_type.as_str()))
+    .bind(a.map(|a| a.bytes.as_slice()))
     .execute(conn)
     .await?;
     Ok(id)

@@ -108,15 +108,24 @@ pub(crate) fn build_email(
         .to
         .parse()
         .map_err(|e| format!("the recipient {:?} is not a valid mailbox: {e}", msg.to))?;
+    let body = MultiPart::alternative_plain_html(msg.text.clone(), msg.html.clone());
+    let body = match &msg.attachment {
+        None => body,
+        Some(a) => {
+            let content_type = lettre::message::header::ContentType::parse(&a.content_type)
+                .map_err(|e| format!("the attachment's type {:?}: {e}", a.content_type))?;
+            MultiPart::mixed().multipart(body).singlepart(
+                lettre::message::Attachment::new(a.name.clone())
+                    .body(a.bytes.clone(), content_type),
+            )
+        }
+    };
     lettre::Message::builder()
         .message_id(Some(message_id(id, from)))
         .from(from.clone())
         .to(to)
         .subject(msg.subject.as_str())
-        .multipart(MultiPart::alternative_plain_html(
-            msg.text.clone(),
-            msg.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|e| format!("cannot build the email: {e}"))
 }
 
@@ -135,6 +144,7 @@ mod tests {
             subject: "Your handbook is due".into(),
             text: "Plain words.".into(),
             html: "<p>Plain words.</p>".into(),
+            attachment: None,
         }
     }
 
@@ -159,6 +169,26 @@ mod tests {
         assert!(first.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(first.contains("Content-Type: text/html; charset=utf-8"));
         assert!(first.contains("<p>Plain words.</p>"));
+    }
+
+    #[test]
+    fn an_attachment_travels_beside_both_bodies() {
+        let mut msg = sample();
+        msg.attachment = Some(crate::mail::Attachment {
+            name: "handbook.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: b"%PDF-1.7 test".to_vec(),
+        });
+        let email = String::from_utf8(
+            build_email(Uuid::new_v4(), &from(), &msg)
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(email.contains("multipart/mixed"), "{email}");
+        assert!(email.contains("multipart/alternative"));
+        assert!(email.contains("Content-Disposition: attachment; filename=\"handbook.pdf\""));
+        assert!(email.contains("Content-Type: application/pdf"));
     }
 
     #[test]

@@ -111,6 +111,9 @@ struct Claimed {
     subject: String,
     body_text: String,
     body_html: String,
+    attachment_name: Option<String>,
+    attachment_type: Option<String>,
+    attachment: Option<Vec<u8>>,
     attempts: i32,
 }
 
@@ -199,7 +202,8 @@ impl Worker {
                  FOR UPDATE SKIP LOCKED \
              ) due \
              WHERE o.id = due.id \
-             RETURNING o.id, o.to_address, o.subject, o.body_text, o.body_html, o.attempts",
+             RETURNING o.id, o.to_address, o.subject, o.body_text, o.body_html, \
+                 o.attachment_name, o.attachment_type, o.attachment, o.attempts",
         )
         .bind(self.options.batch)
         .bind(self.options.lease.as_secs_f64())
@@ -232,11 +236,20 @@ impl Worker {
             Ok(from) => from,
             Err(e) => return Outcome::Failed(e.clone()),
         };
+        let attachment = match (&row.attachment_name, &row.attachment_type, &row.attachment) {
+            (Some(name), Some(content_type), Some(bytes)) => Some(super::Attachment {
+                name: name.clone(),
+                content_type: content_type.clone(),
+                bytes: bytes.clone(),
+            }),
+            _ => None,
+        };
         let msg = super::Message {
             to: row.to_address.clone(),
             subject: row.subject.clone(),
             text: row.body_text.clone(),
             html: row.body_html.clone(),
+            attachment,
         };
         let email = match build_email(row.id, from, &msg) {
             Ok(email) => email,

@@ -1,6 +1,7 @@
 //! The LA officer's programme: cohorts, and enrolling schools in them. Enrolling opens the
 //! school's handbook (its assessment), pinned to the framework version in force that day.
 
+use crate::assessment::Stage;
 use crate::auth::{Officers, Scoped};
 use crate::domain::{AssessmentId, CohortId, CohortName, SchoolId};
 use crate::error::AppError;
@@ -105,6 +106,23 @@ pub struct Enrolled {
     pub urn: i32,
     pub framework: String,
     pub status: String,
+    pub stage: String,
+    pub assessor: Option<String>,
+    pub visit_at: Option<chrono::NaiveDateTime>,
+}
+
+impl Enrolled {
+    pub fn stage(&self) -> Stage {
+        Stage::parse(&self.stage).unwrap_or(Stage::InProgress)
+    }
+
+    /// "12 January 2027 at 09:30"
+    pub fn visit(&self) -> String {
+        self.visit_at.map_or_else(
+            || "Not arranged".to_string(),
+            |v| v.format("%-d %B %Y at %H:%M").to_string(),
+        )
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -141,8 +159,10 @@ async fn cohort_page(
             .await?
             .ok_or(AppError::NotFound)?;
     let enrolled = sqlx::query_as(
-        "SELECT a.id AS assessment_id, s.name AS school, s.urn, a.framework_key || ' ' || a.framework_version AS framework, a.status
+        "SELECT a.id AS assessment_id, s.name AS school, s.urn, a.framework_key || ' ' || a.framework_version AS framework, a.status,
+                a.stage, u.name AS assessor, a.visit_at
          FROM assessment a JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
+         LEFT JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.assessor_id
          WHERE a.tenant_id = $1 AND a.cohort_id = $2 ORDER BY s.name",
     )
     .bind(tenant)

@@ -39,6 +39,7 @@ fn message(n: usize) -> Message {
         subject: format!("Handbook reminder {n}"),
         text: format!("Reminder number {n}."),
         html: format!("<p>Reminder number {n}.</p>"),
+        attachment: None,
     }
 }
 
@@ -236,6 +237,7 @@ async fn without_smtp_mail_is_written_to_the_data_folder_and_listed() {
         subject: subject.into(),
         text: "Please submit your handbook.".into(),
         html: "<p>Please submit your handbook.</p>".into(),
+        attachment: None,
     };
     let mut tx = db.tenant_tx(tenant).await.unwrap();
     let id = mail::enqueue(&mut tx, Some(tenant), &msg).await.unwrap();

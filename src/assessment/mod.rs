@@ -1,8 +1,17 @@
 //! A school's handbook in one cohort (an assessment), pinned to a framework version: the record
-//! the handbook, the evidence library and the exports all load, so none of them imports another's
-//! handlers to reach it.
+//! the handbook, the evidence library, the exports and the review all load, so none of them
+//! imports another's handlers to reach it.
+//!
+//! - `stage`: where the handbook is in its life and who may change it there (pure).
+//! - `review`: its review state, timeline and strand comments, read by the handbook's pages and
+//!   written by the review workflow.
 
-use crate::auth::{SchoolStaff, Scoped};
+pub mod review;
+pub mod stage;
+
+pub use stage::Stage;
+
+use crate::auth::{Roles, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework::Framework;
@@ -29,7 +38,7 @@ pub struct Handbook {
 impl AssessmentId {
     /// The assessment, if it belongs to the signed-in person's own school; 404 for any other
     /// school's or tenant's.
-    pub async fn load(self, s: &mut Scoped<SchoolStaff>) -> Result<Handbook, AppError> {
+    pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<Handbook, AppError> {
         let school = s.school()?;
         let a: AssessmentRow = sqlx::query_as(
             "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version

@@ -1,0 +1,186 @@
+//! A handbook's review as the pages show it: its stage, assessor and visit, the timeline of its
+//! steps, and the comments on its strands. The review workflow writes these; the handbook's pages
+//! read them here, so neither imports the other's handlers.
+
+use super::Stage;
+use crate::auth::{Roles, Scoped};
+use crate::domain::AssessmentId;
+use crate::error::AppError;
+use chrono::NaiveDateTime;
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// One date style everywhere: "2 December 2026 at 12:52", UK time.
+pub const WHEN: &str = "'FMDD FMMonth YYYY \"at\" HH24:MI'";
+
+pub struct ReviewState {
+    pub stage: Stage,
+    pub school_id: Uuid,
+    pub assessor_id: Option<Uuid>,
+    pub assessor: Option<String>,
+    /// The visit's date and time, UK local time.
+    pub visit_at: Option<NaiveDateTime>,
+}
+
+impl ReviewState {
+    /// "Tuesday 12 January 2027 at 09:30"
+    pub fn visit_label(&self) -> Option<String> {
+        self.visit_at
+            .map(|v| v.format("%A %-d %B %Y at %H:%M").to_string())
+    }
+}
+
+/// The review state of assessment `id` of `tenant` (row-level security keeps it to the tenant).
+pub async fn state(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+) -> Result<ReviewState, AppError> {
+    let row: (String, Uuid, Option<Uuid>, Option<String>, Option<NaiveDateTime>) = sqlx::query_as(
+        "SELECT a.stage, a.school_id, a.assessor_id, u.name, a.visit_at
+         FROM assessment a LEFT JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.assessor_id
+         WHERE a.tenant_id = $1 AND a.id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(ReviewState {
+        stage: Stage::parse(&row.0)
+            .ok_or_else(|| anyhow::anyhow!("assessment {id} has an unknown stage {}", row.0))?,
+        school_id: row.1,
+        assessor_id: row.2,
+        assessor: row.3,
+        visit_at: row.4,
+    })
+}
+
+/// Refuses (409, with the reason) unless the signed-in person may change the handbook now.
+pub async fn ensure_editable<R: Roles>(
+    s: &mut Scoped<R>,
+    id: AssessmentId,
+) -> Result<Stage, AppError> {
+    let st = state(&mut s.tx, s.tenant, id).await?;
+    match st.stage.locked_reason(s.user.role) {
+        None => Ok(st.stage),
+        Some(why) => Err(AppError::Locked(why)),
+    }
+}
+
+/// One step of the timeline.
+#[derive(sqlx::FromRow)]
+pub struct TimelineItem {
+    pub kind: String,
+    pub who: String,
+    pub when: String,
+    pub message: String,
+}
+
+impl TimelineItem {
+    pub fn what(&self) -> &'static str {
+        match self.kind.as_str() {
+            "sent_to_head" => "Sent to the head teacher",
+            "returned" => "Returned to the Attendance Lead",
+            "submitted" => "Approved and submitted to the assessor",
+            "reopened" => "Reopened",
+            "assessor_set" => "Assessor assigned",
+            "visit_set" => "Visit date set",
+            _ => "Changed",
+        }
+    }
+}
+
+/// Every step so far, oldest first.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+) -> Result<Vec<TimelineItem>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT e.kind, coalesce(u.name, 'The service') AS who,
+                to_char(e.created_at AT TIME ZONE 'Europe/London', {WHEN}) AS when,
+                e.message
+         FROM assessment_event e LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
+         WHERE e.tenant_id = $1 AND e.assessment_id = $2 ORDER BY e.id"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records a step of the timeline.
+pub async fn record_step(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+    kind: &str,
+    actor: Uuid,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO assessment_event (tenant_id, assessment_id, kind, actor_id, message) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(kind)
+    .bind(actor)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+pub struct Comment {
+    pub author: String,
+    pub role: String,
+    pub when: String,
+    pub body: String,
+}
+
+impl Comment {
+    pub fn role_label(&self) -> &'static str {
+        self.role
+            .parse::<crate::auth::Role>()
+            .map_or("", |r| r.label())
+    }
+}
+
+/// The comments on one strand, oldest first.
+pub async fn comments(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+    strand: &str,
+) -> Result<Vec<Comment>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT u.name AS author, u.role, to_char(c.created_at AT TIME ZONE 'Europe/London', {WHEN}) AS when, c.body
+         FROM strand_comment c JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.author_id
+         WHERE c.tenant_id = $1 AND c.assessment_id = $2 AND c.strand_key = $3
+         ORDER BY c.created_at, c.id"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .bind(strand)
+    .fetch_all(conn)
+    .await
+}
+
+/// How many comments each strand has.
+pub async fn comment_counts(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT strand_key, count(*) FROM strand_comment WHERE tenant_id = $1 AND assessment_id = $2 GROUP BY strand_key",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,334 @@
+//! The LA officer's side of the review: assigning the assessor and setting the visit of a
+//! school's handbook (lead and head are emailed whenever either changes), and reopening a
+//! submitted handbook with a reason.
+
+use super::notice::{self, Notice};
+use super::{MESSAGE_LIMIT, link, move_stage};
+use crate::assessment::Stage;
+use crate::assessment::review::{self, record_step};
+
+use crate::auth::{Officers, Scoped};
+use crate::domain::AssessmentId;
+use crate::error::AppError;
+use crate::forms::{DateInput, Errors, parse_date_parts, parse_time};
+use crate::layout::Layout;
+use crate::web::{Form, Path, redirect_with_flash};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDateTime, NaiveTime};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// A handbook of the officer's authority.
+#[derive(sqlx::FromRow)]
+pub struct Visited {
+    pub id: Uuid,
+    pub school_id: Uuid,
+    pub school: String,
+    pub cohort_id: Uuid,
+    pub cohort: String,
+}
+
+impl AssessmentId {
+    /// Any handbook of the officer's own authority; 404 for another authority's.
+    pub async fn load_for_officer(self, s: &mut Scoped<Officers>) -> Result<Visited, AppError> {
+        sqlx::query_as(
+            "SELECT a.id, a.school_id, s.name AS school, a.cohort_id, c.name AS cohort
+             FROM assessment a
+             JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
+             JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
+             WHERE a.tenant_id = $1 AND a.id = $2",
+        )
+        .bind(s.tenant)
+        .bind(self)
+        .fetch_optional(&mut *s.tx)
+        .await?
+        .ok_or(AppError::NotFound)
+    }
+}
+
+#[derive(sqlx::FromRow, Clone)]
+pub struct AssessorOption {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/visit.html")]
+pub struct VisitPage {
+    layout: Layout,
+    v: Visited,
+    stage: Stage,
+    assessors: Vec<AssessorOption>,
+    errors: Errors,
+    assessor: String,
+    date: DateInput,
+    time: String,
+    reason: String,
+}
+
+async fn assessors(s: &mut Scoped<Officers>) -> Result<Vec<AssessorOption>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM app_user WHERE tenant_id = $1 AND role = 'assessor' AND active ORDER BY name",
+    )
+    .bind(s.tenant)
+    .fetch_all(&mut *s.tx)
+    .await?)
+}
+
+async fn visit_page(s: &mut Scoped<Officers>, id: AssessmentId) -> Result<VisitPage, AppError> {
+    let v = id.load_for_officer(s).await?;
+    let st = review::state(&mut s.tx, s.tenant, id).await?;
+    let (date, time) = match st.visit_at {
+        Some(at) => (
+            DateInput::new(
+                &at.format("%-d").to_string(),
+                &at.format("%-m").to_string(),
+                &at.format("%Y").to_string(),
+            ),
+            at.format("%H:%M").to_string(),
+        ),
+        None => (DateInput::default(), String::new()),
+    };
+    Ok(VisitPage {
+        layout: s.layout("/cohorts"),
+        v,
+        stage: st.stage,
+        assessors: assessors(s).await?,
+        errors: Errors::default(),
+        assessor: st.assessor_id.map(|a| a.to_string()).unwrap_or_default(),
+        date,
+        time,
+        reason: String::new(),
+    })
+}
+
+pub async fn get_visit(
+    mut s: Scoped<Officers>,
+    Path(id): Path<AssessmentId>,
+) -> Result<VisitPage, AppError> {
+    visit_page(&mut s, id).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct VisitForm {
+    #[serde(default)]
+    assessor: String,
+    #[serde(default, rename = "visit-day")]
+    day: String,
+    #[serde(default, rename = "visit-month")]
+    month: String,
+    #[serde(default, rename = "visit-year")]
+    year: String,
+    #[serde(default)]
+    time: String,
+}
+
+/// Today in the UK, which is never more than an hour ahead of UTC.
+fn uk_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive()
+}
+
+/// Sets the assessor and the visit; lead and head are emailed of what changed.
+pub async fn post_visit(
+    mut s: Scoped<Officers>,
+    Path(id): Path<AssessmentId>,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, AppError> {
+    let mut page = visit_page(&mut s, id).await?;
+    let before = review::state(&mut s.tx, s.tenant, id).await?;
+    let mut errors = Errors::default();
+    let assessor = Uuid::parse_str(form.assessor.trim())
+        .ok()
+        .and_then(|a| page.assessors.iter().find(|o| o.id == a).cloned());
+    if assessor.is_none() {
+        errors.add("assessor", "Choose the assessor who will visit");
+    }
+    let date_input = DateInput::new(&form.day, &form.month, &form.year);
+    let date = match parse_date_parts(&date_input, "visit-day", "The visit date") {
+        Ok(Some(d)) if d < uk_today() && Some(d) != before.visit_at.map(|v| v.date()) => {
+            errors.add("visit-day", "The visit date must be today or in the future");
+            None
+        }
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            errors.add("visit-day", "Enter the date of the visit");
+            None
+        }
+        Err((field, message)) => {
+            errors.add(field, message);
+            None
+        }
+    };
+    let time = match parse_time(&form.time) {
+        Some(t)
+            if t >= NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default()
+                && t <= NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default() =>
+        {
+            Some(t)
+        }
+        Some(_) => {
+            errors.add("time", "The visit must start between 07:00 and 18:00");
+            None
+        }
+        None => {
+            errors.add("time", "Enter the start time like 09:30");
+            None
+        }
+    };
+    let valid = errors.is_empty().then_some((assessor, date, time));
+    let Some((Some(assessor), Some(date), Some(time))) = valid else {
+        page.errors = errors;
+        page.assessor = form.assessor;
+        page.date = date_input;
+        page.time = form.time;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let visit_at = NaiveDateTime::new(date, time);
+    sqlx::query(
+        "UPDATE assessment SET assessor_id = $3, visit_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(s.tenant)
+    .bind(id)
+    .bind(assessor.id)
+    .bind(visit_at)
+    .execute(&mut *s.tx)
+    .await?;
+    let after = review::state(&mut s.tx, s.tenant, id).await?;
+    let assessor_changed = before.assessor_id != Some(assessor.id);
+    let visit_changed = before.visit_at != Some(visit_at);
+    if assessor_changed {
+        record_step(
+            &mut s.tx,
+            s.tenant,
+            id,
+            "assessor_set",
+            s.user.id,
+            &assessor.name,
+        )
+        .await?;
+    }
+    if visit_changed {
+        let when = after.visit_label().unwrap_or_default();
+        record_step(&mut s.tx, s.tenant, id, "visit_set", s.user.id, &when).await?;
+    }
+    if assessor_changed || visit_changed {
+        let v = &page.v;
+        let mut paragraphs = vec![format!(
+            "Your local authority has {} the Attendance Quality Mark assessment of {} (cohort {}).",
+            if before.assessor_id.is_none() {
+                "arranged"
+            } else {
+                "changed"
+            },
+            v.school,
+            v.cohort
+        )];
+        paragraphs.push(format!("Assessor: {}.", assessor.name));
+        paragraphs.push(format!(
+            "Visit: {}.",
+            after.visit_label().unwrap_or_default()
+        ));
+        paragraphs.push("The handbook must reach the assessor at least 5 working days before the visit: the head teacher submits it from the service.".into());
+        let mut people =
+            notice::school_staff(&mut s.tx, s.tenant, v.school_id, "attendance_lead").await?;
+        people
+            .extend(notice::school_staff(&mut s.tx, s.tenant, v.school_id, "head_teacher").await?);
+        for person in &people {
+            let n = Notice {
+                name: String::new(),
+                subject: format!(
+                    "Your assessment visit: {}",
+                    after.visit_label().unwrap_or_default()
+                ),
+                paragraphs: paragraphs.clone(),
+                link: Some((
+                    "Open the handbook".into(),
+                    link(&s, &format!("/assessments/{id}")),
+                )),
+                attachment: None,
+            };
+            notice::send(&mut s.tx, s.tenant, person, n).await?;
+        }
+        let set = s
+            .event("visit.set")
+            .school(Some(page.v.school_id))
+            .subject("assessment", id)
+            .before(json!({"assessor": before.assessor, "visit": before.visit_label()}))
+            .after(json!({"assessor": assessor.name, "visit": after.visit_label()}));
+        s.record(set).await?;
+    }
+    let back = format!("/cohorts/{}", page.v.cohort_id);
+    let state = s.state.clone();
+    s.commit().await?;
+    Ok(redirect_with_flash(&state, &back, "visit-set"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReopenForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Reopens a submitted handbook so the school can change it; the reason is recorded and shown.
+pub async fn post_reopen(
+    mut s: Scoped<Officers>,
+    Path(id): Path<AssessmentId>,
+    Form(form): Form<ReopenForm>,
+) -> Result<Response, AppError> {
+    let mut page = visit_page(&mut s, id).await?;
+    let reason = form.reason.trim().to_string();
+    let problem = if reason.is_empty() {
+        Some("Enter the reason for reopening the handbook".to_string())
+    } else if reason.chars().count() > MESSAGE_LIMIT {
+        Some(format!(
+            "The reason must be {MESSAGE_LIMIT} characters or fewer"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        page.errors.add("reason", message);
+        page.reason = form.reason;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    move_stage(&mut s, id, &[Stage::Submitted], Stage::Returned).await?;
+    record_step(&mut s.tx, s.tenant, id, "reopened", s.user.id, &reason).await?;
+    let v = &page.v;
+    let mut people =
+        notice::school_staff(&mut s.tx, s.tenant, v.school_id, "attendance_lead").await?;
+    people.extend(notice::school_staff(&mut s.tx, s.tenant, v.school_id, "head_teacher").await?);
+    for person in &people {
+        let n = Notice {
+            name: String::new(),
+            subject: format!("Your handbook has been reopened: {}", v.school),
+            paragraphs: vec![
+                format!(
+                    "{} has reopened the handbook of {} so that it can be changed, for this reason:",
+                    s.user.name, v.school
+                ),
+                reason.clone(),
+                "When it is ready, the head teacher submits it again.".into(),
+            ],
+            link: Some((
+                "Open the handbook".into(),
+                link(&s, &format!("/assessments/{id}")),
+            )),
+            attachment: None,
+        };
+        notice::send(&mut s.tx, s.tenant, person, n).await?;
+    }
+    let reopened = s
+        .event("handbook.reopened")
+        .school(Some(v.school_id))
+        .subject("assessment", id)
+        .after(json!({"stage": Stage::Returned.as_str(), "reason": reason}));
+    s.record(reopened).await?;
+    let back = format!("/cohorts/{}", page.v.cohort_id);
+    let state = s.state.clone();
+    s.commit().await?;
+    Ok(redirect_with_flash(&state, &back, "reopened"))
+}
