@@ -3,7 +3,7 @@
 //! print-friendly page, and a ZIP holding that document with every linked evidence file, in a
 //! folder per strand, for the assessor.
 
-use super::pdf::{self, Block, Kind};
+use super::pdf::{self, Block, Para};
 use super::{AssessmentRow, claims, entries, zip};
 use crate::auth::{Roles, SchoolStaff, Scoped};
 use crate::domain::AssessmentId;
@@ -165,69 +165,77 @@ struct Standalone<'a> {
     doc: &'a HandbookDoc,
 }
 
-/// The document as PDF blocks: the order and wording of the print page, as headings and
-/// paragraphs (a table of five columns does not fit an A4 page readably).
+/// What an empty field shows in the PDF (as the print page's template does).
+const NOT_WRITTEN: &str = "Not written yet.";
+
+/// The document as PDF blocks: the order and wording of the print page, each key theme from a
+/// new page with its evidence table (strand, statements, actions and evidence, level claimed,
+/// impact).
 fn blocks(doc: &HandbookDoc) -> Vec<Block> {
+    let or_not_written = |text: &str| {
+        if text.trim().is_empty() {
+            NOT_WRITTEN.to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let mut b = vec![
-        Block::new(Kind::H1, "Attendance Quality Mark handbook"),
-        Block::new(
-            Kind::P,
-            format!(
-                "{}, cohort {}. Criteria: {}. Produced {}.",
-                doc.a.school_name, doc.a.cohort_name, doc.framework, doc.generated
-            ),
-        ),
-        Block::new(
-            Kind::Label,
-            format!("Suggested best fit overall: {}", doc.overall),
-        ),
-        Block::new(Kind::P, &doc.overall_reason),
+        Block::Heading(1, "Attendance Quality Mark handbook".into()),
+        Block::Para(Para::plain(format!(
+            "{}, cohort {}. Criteria: {}. Produced {}.",
+            doc.a.school_name, doc.a.cohort_name, doc.framework, doc.generated
+        ))),
+        Block::Para(Para::labelled(
+            format!("Suggested best fit overall: {}.", doc.overall),
+            &doc.overall_reason,
+        )),
     ];
+    let column = |title: &str, share: f32| pdf::Column {
+        title: title.to_string(),
+        share,
+    };
     for t in &doc.themes {
-        b.push(Block::new(
-            Kind::H2,
+        b.push(Block::PageBreak);
+        b.push(Block::Heading(
+            2,
             format!("Key theme {}: {}", t.number, t.title),
         ));
-        b.push(Block::new(
-            Kind::Label,
-            format!("Suggested best fit: {}", t.fit),
-        ));
-        b.push(Block::new(Kind::P, &t.reason));
-        for s in &t.strands {
-            b.push(Block::new(Kind::H3, format!("Strand {}", s.label)));
-            for (level, text) in &s.statements {
-                b.push(Block::new(Kind::P, format!("{level}: {text}")));
-            }
-            b.push(Block::new(Kind::Label, "Actions and evidence"));
-            b.push(Block::new(
-                Kind::P,
-                if s.actions.trim().is_empty() {
-                    "Not written yet."
-                } else {
-                    &s.actions
-                },
-            ));
-            b.push(Block::new(
-                Kind::Label,
-                format!("Level claimed: {}", s.level),
-            ));
-            b.push(Block::new(
-                Kind::Label,
-                "Evidence of impact / anticipated evidence",
-            ));
-            b.push(Block::new(
-                Kind::P,
-                if s.impact.trim().is_empty() {
-                    "Not written yet."
-                } else {
-                    &s.impact
-                },
-            ));
-            if !s.documents.is_empty() {
-                b.push(Block::new(Kind::Label, "Documents"));
-                b.push(Block::new(Kind::P, s.documents.join("\n")));
-            }
-        }
+        b.push(Block::Para(Para::labelled(
+            format!("Suggested best fit: {}.", t.fit),
+            &t.reason,
+        )));
+        let rows = t
+            .strands
+            .iter()
+            .map(|s| {
+                let mut actions = vec![Para::plain(or_not_written(&s.actions))];
+                if !s.documents.is_empty() {
+                    actions.push(Para::bold("Documents:"));
+                    actions.extend(s.documents.iter().map(Para::plain));
+                }
+                vec![
+                    vec![Para::plain(&s.label)],
+                    s.statements
+                        .iter()
+                        .map(|(level, text)| Para::labelled(format!("{level}:"), text))
+                        .collect(),
+                    actions,
+                    vec![Para::plain(&s.level)],
+                    vec![Para::plain(or_not_written(&s.impact))],
+                ]
+            })
+            .collect();
+        b.push(Block::Table(pdf::Table {
+            columns: vec![
+                // The print stylesheet's widths (.aqm-export__*), in per cent.
+                column("Strand", 7.0),
+                column("Statements", 33.0),
+                column("Actions and evidence", 26.0),
+                column("Level claimed", 9.0),
+                column("Evidence of impact / anticipated evidence", 25.0),
+            ],
+            rows,
+        }));
     }
     b
 }
@@ -237,9 +245,13 @@ pub async fn render_pdf(doc: &HandbookDoc) -> Result<Vec<u8>, AppError> {
         "Attendance Quality Mark handbook – {}, {}",
         doc.a.school_name, doc.a.cohort_name
     );
+    let footer = format!(
+        "{}, cohort {} – handbook",
+        doc.a.school_name, doc.a.cohort_name
+    );
     let blocks = blocks(doc);
     // Laying out and subsetting fonts is CPU work: keep it off the async runtime.
-    tokio::task::spawn_blocking(move || pdf::render(&title, &blocks))
+    tokio::task::spawn_blocking(move || pdf::render(&title, &footer, &blocks))
         .await
         .map_err(|e| anyhow::anyhow!(e))?
         .map_err(|e| AppError::Internal(anyhow::anyhow!("PDF: {e}")))

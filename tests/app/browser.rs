@@ -623,3 +623,42 @@ async fn the_audit_log_fits_a_phone_and_passes_accessibility_checks() {
     browser.quit().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Chromium's own print of the handbook page on A4: the evidence tables theme by theme, whole
+/// words, about as many pages as the words need.
+#[tokio::test]
+async fn the_handbook_prints_from_the_browser_on_a_sensible_number_of_a4_pages() {
+    use crate::export::{assert_themes_on_new_pages, assert_whole_words, read_pdf};
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let mut lead = app.signed_in(&w.lead).await;
+    crate::export::write_seven_strands(&mut lead, w.assessment).await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    browser.sign_in(&base, &w.lead).await;
+    browser
+        .goto(&format!("{base}/assessments/{}/print", w.assessment))
+        .await;
+    let source = browser.text().await;
+    let pdf = browser.print_a4().await;
+    browser.quit().await;
+    let read = read_pdf(&pdf, "printed.pdf");
+    let size = read
+        .info
+        .lines()
+        .find_map(|l| l.strip_prefix("Page size:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(
+        size.starts_with("841.") || size.starts_with("842 ") || size.starts_with("595"),
+        "A4: {size}"
+    );
+    assert_whole_words(&read, &source);
+    assert!(assert_themes_on_new_pages(&read) > 0, "a row carries on");
+    assert!(
+        (7..=24).contains(&read.pages),
+        "{} pages printed for seven strands",
+        read.pages
+    );
+}

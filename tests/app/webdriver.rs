@@ -200,6 +200,21 @@ impl Browser {
         .await;
     }
 
+    /// The current page printed to PDF on A4 paper, as the browser's print command would with
+    /// the page size left to the page's own print stylesheet (WebDriver's "Print Page").
+    pub async fn print_a4(&self) -> Vec<u8> {
+        use base64::Engine;
+        let pdf = self
+            .command(
+                "print",
+                json!({"page": {"width": 21.0, "height": 29.7}, "shrinkToFit": true}),
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(pdf.as_str().expect("print answers base64"))
+            .expect("print answers base64")
+    }
+
     pub async fn text(&self) -> String {
         self.eval("return document.body.innerText;", json!([]))
             .await
