@@ -199,13 +199,14 @@ fn demo_password_from_env() -> bool {
     std::env::var_os("AQM_DEMO_PASSWORD").is_some()
 }
 
-/// Runs `work` against the migrated database, then closes it (stopping the embedded cluster).
+/// Runs `work` against the migrated database, then closes it (stopping the embedded cluster if
+/// this command started it).
 async fn with_database<F, Fut>(config: &Config, work: F) -> anyhow::Result<()>
 where
     F: FnOnce(sqlx::PgPool) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let database = db::open(config).await?;
+    let database = db::open_for_command(config).await?;
     let result = match db::migrate(&database.pool).await {
         Ok(()) => work(database.pool.clone()).await,
         Err(e) => Err(e),

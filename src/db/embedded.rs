@@ -8,9 +8,14 @@
 //!   we can finish requests before stopping it; it gets SIGINT (fast shutdown) from `stop`, and the
 //!   kernel sends it the same if we die without stopping it (PR_SET_PDEATHSIG), so no cluster is
 //!   left behind.
+//! - Several aqm processes share one data folder: the server and the operator's commands run
+//!   beside it. [`attach`] finds the cluster already running for the folder and uses it over its
+//!   socket, or starts one; the lock file `postgres.lock` decides who may start and stop it (the
+//!   rule is on [`attach`]).
 
 use sqlx::postgres::PgConnectOptions;
 use std::fmt;
+use std::fs::{File, TryLockError};
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -40,14 +45,142 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, EmbeddedError> {
     Err(EmbeddedError(msg.into()))
 }
 
-/// A running cluster. Call `stop` to shut it down; dropping it without stopping leaves the
-/// postmaster to the parent-death signal at process exit.
+/// A running cluster this process started. Call `stop` to shut it down; dropping it without
+/// stopping leaves the postmaster to the parent-death signal at process exit.
 pub struct ManagedPostgres {
     pid: i32,
+    /// The data folder (canonical), holding the lock file.
+    root: PathBuf,
     socket_dir: PathBuf,
     log_file: PathBuf,
     /// Receives once the postmaster has exited. In a Mutex so the handle can be shared.
     exited: std::sync::Mutex<mpsc::Receiver<()>>,
+    /// Held exclusively from start to stop when a command started the cluster (see [`attach`]).
+    lock: Option<ClusterLock>,
+}
+
+/// Who is asking for the cluster, which decides how long they hold the lock (see [`attach`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// `aqm serve`: runs for days; others use the cluster it starts.
+    Server,
+    /// A command such as `aqm tenant add`: runs for seconds.
+    Command,
+}
+
+/// The cluster [`attach`] found or started.
+pub enum Attached {
+    /// Started by us: stop it when finished.
+    Started(ManagedPostgres),
+    /// Already running, started by another process: use it and leave it running.
+    Shared(SharedCluster),
+}
+
+impl Attached {
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        match self {
+            Attached::Started(pg) => pg.connect_options(database),
+            Attached::Shared(shared) => shared.connect_options(database),
+        }
+    }
+}
+
+/// A cluster another process started for this data folder, reached over the socket its
+/// `postmaster.pid` names. Dropping it lets go of the lock (a command holds it shared while it
+/// works, so the server that owns the cluster waits for the command before stopping it).
+pub struct SharedCluster {
+    running: Running,
+    _lock: Option<ClusterLock>,
+}
+
+impl SharedCluster {
+    /// Connection options for a database of this cluster, as the superuser, over the socket.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.running.socket_dir)
+            .port(self.running.port)
+            .username(SUPERUSER)
+            .database(database)
+    }
+
+    /// The postmaster's process id.
+    pub fn pid(&self) -> i32 {
+        self.running.pid
+    }
+
+    /// The folder holding the server's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.running.socket_dir
+    }
+}
+
+/// How long a stopping server waits for commands still using its cluster.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+/// How long we wait for a cluster that is starting or stopping to settle.
+const SETTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Finds the cluster running for the data folder `root` and uses it, or starts one (creating it
+/// on first use). Blocks until there is a cluster that accepts connections.
+///
+/// The aqm processes of one data folder agree through the lock file `root/postgres.lock`
+/// (flock, released by the kernel when a process dies, however it dies):
+///
+/// - Looking for a running cluster, starting one and stopping one happen only under the
+///   exclusive lock: no two processes start a cluster at once, and nobody connects to one that
+///   is being stopped.
+/// - A cluster is stopped only by the process that started it; a process that found one running
+///   leaves it running.
+/// - A command that finds a cluster running (the server's) uses it and holds the lock shared
+///   while it works. Several commands do so at once.
+/// - A command that finds none starts one and holds the lock exclusively until it has stopped it
+///   again: the cluster is its alone, and any other command, or a server starting, waits the few
+///   seconds until it is done, then finds no cluster and starts its own. (Sharing it instead
+///   would tie the command's exit to everyone else's: a cluster stops when the process that
+///   started it ends.)
+/// - A server that finds none starts one and lets go of the lock once it is ready, so commands
+///   can use it. When it stops, it first takes the lock exclusively, waiting up to 30 s for the
+///   commands still working in its cluster.
+/// - A server that finds a cluster running (another server's, on the same folder) uses it
+///   without holding the lock; it stops when the server that started it stops.
+/// - A `postmaster.pid` naming a process that is gone (the cluster was killed outright) means no
+///   cluster: the new postmaster replaces the stale file. One naming a live process that does
+///   not answer on its socket is an error saying what to do.
+pub fn attach(root: &Path, caller: Caller) -> Result<Attached, EmbeddedError> {
+    let root = prepare_root(root)?;
+    let lock = ClusterLock::open(&root)?;
+    match caller {
+        Caller::Server => {
+            lock.acquire(Mode::Exclusive)?;
+            match find_running(&root)? {
+                Some(running) => Ok(Attached::Shared(SharedCluster {
+                    running,
+                    _lock: None,
+                })),
+                // The lock is dropped on return: the cluster is ready for others.
+                None => ManagedPostgres::start_in(&root).map(Attached::Started),
+            }
+        }
+        Caller::Command => loop {
+            lock.acquire(Mode::Shared)?;
+            if let Some(running) = find_running(&root)? {
+                return Ok(Attached::Shared(SharedCluster {
+                    running,
+                    _lock: Some(lock),
+                }));
+            }
+            // flock cannot turn a shared lock into an exclusive one atomically: let go, wait for
+            // it, and look again, since another process may have started a cluster meanwhile.
+            lock.release();
+            lock.acquire(Mode::Exclusive)?;
+            if find_running(&root)?.is_some() {
+                lock.release();
+                continue;
+            }
+            let mut pg = ManagedPostgres::start_in(&root)?;
+            pg.lock = Some(lock);
+            return Ok(Attached::Started(pg));
+        },
+    }
 }
 
 /// Who the cluster's processes run as.
@@ -60,12 +193,14 @@ struct RunAs {
 impl ManagedPostgres {
     /// Starts (creating on first use) the cluster under `root`: data in `root/postgres`, socket in
     /// `root/run`, log in `root/postgres.log`. Blocks until the server accepts connections.
+    /// Takes no part in sharing the folder with other aqm processes: that is [`attach`].
     pub fn start(root: &Path) -> Result<Self, EmbeddedError> {
-        std::fs::create_dir_all(root)
-            .or_else(|e| fail(format!("cannot create {}: {e}", root.display())))?;
-        let root = root
-            .canonicalize()
-            .or_else(|e| fail(format!("cannot resolve {}: {e}", root.display())))?;
+        Self::start_in(&prepare_root(root)?)
+    }
+
+    /// `start`, for a `root` that exists and is canonical.
+    fn start_in(root: &Path) -> Result<Self, EmbeddedError> {
+        let root = root.to_path_buf();
         let data_dir = root.join("postgres");
         let log_file = root.join("postgres.log");
         let run_as = run_as()?;
@@ -141,9 +276,11 @@ impl ManagedPostgres {
         };
         let pg = ManagedPostgres {
             pid,
+            root,
             socket_dir,
             log_file,
             exited: std::sync::Mutex::new(exit_rx),
+            lock: None,
         };
         pg.wait_ready(&data_dir)?;
         Ok(pg)
@@ -220,8 +357,27 @@ impl ManagedPostgres {
         self.pid
     }
 
-    /// Fast shutdown: active sessions are ended, the cluster is checkpointed and stops.
-    pub fn stop(self) {
+    /// Fast shutdown: active sessions are ended, the cluster is checkpointed and stops. A cluster
+    /// that others may be using (a server's) is stopped under the exclusive lock, after the
+    /// commands working in it have finished or 30 s have passed.
+    pub fn stop(mut self) {
+        let _lock = match self.lock.take() {
+            Some(lock) => Some(lock),
+            None => match ClusterLock::open(&self.root) {
+                Ok(lock) => {
+                    if !lock.acquire_within(STOP_WAIT) {
+                        tracing::warn!(
+                            "an aqm command is still using the embedded PostgreSQL after 30 s; stopping it anyway"
+                        );
+                    }
+                    Some(lock)
+                }
+                Err(e) => {
+                    tracing::warn!("{e}; stopping the embedded PostgreSQL without it");
+                    None
+                }
+            },
+        };
         // SAFETY: sending a signal to the child we started.
         unsafe {
             libc::kill(self.pid, libc::SIGINT);
@@ -237,6 +393,240 @@ impl ManagedPostgres {
             self.has_exited(Duration::from_secs(10));
         }
     }
+}
+
+/// Creates `root` and returns its canonical path.
+fn prepare_root(root: &Path) -> Result<PathBuf, EmbeddedError> {
+    std::fs::create_dir_all(root)
+        .or_else(|e| fail(format!("cannot create {}: {e}", root.display())))?;
+    root.canonicalize()
+        .or_else(|e| fail(format!("cannot resolve {}: {e}", root.display())))
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// The data folder's lock file, `postgres.lock` (the rule for it is on [`attach`]). Closing the
+/// file, or the process ending, lets go of the lock.
+struct ClusterLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl ClusterLock {
+    fn open(root: &Path) -> Result<Self, EmbeddedError> {
+        let path = root.join("postgres.lock");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .or_else(|e| {
+                fail(format!(
+                    "cannot open {} ({e}): run aqm as the user that owns {}, or set DATABASE_URL",
+                    path.display(),
+                    root.display()
+                ))
+            })?;
+        Ok(ClusterLock { file, path })
+    }
+
+    fn try_acquire(&self, mode: Mode) -> Result<bool, EmbeddedError> {
+        let attempt = match mode {
+            Mode::Shared => self.file.try_lock_shared(),
+            Mode::Exclusive => self.file.try_lock(),
+        };
+        match attempt {
+            Ok(()) => Ok(true),
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(e)) => {
+                fail(format!("cannot lock {}: {e}", self.path.display()))
+            }
+        }
+    }
+
+    /// Waits for the lock as long as it takes, saying so when it has to wait.
+    fn acquire(&self, mode: Mode) -> Result<(), EmbeddedError> {
+        if self.try_acquire(mode)? {
+            return Ok(());
+        }
+        tracing::info!(
+            "waiting for another aqm process to finish with the embedded PostgreSQL in {}",
+            self.path.parent().unwrap_or(&self.path).display()
+        );
+        let locked = match mode {
+            Mode::Shared => self.file.lock_shared(),
+            Mode::Exclusive => self.file.lock(),
+        };
+        locked.or_else(|e| fail(format!("cannot lock {}: {e}", self.path.display())))
+    }
+
+    /// Tries for the exclusive lock for up to `timeout`; true if we have it.
+    fn acquire_within(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut said = false;
+        loop {
+            match self.try_acquire(Mode::Exclusive) {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    return false;
+                }
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            if !said {
+                tracing::info!(
+                    "waiting for the aqm commands using the embedded PostgreSQL to finish"
+                );
+                said = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn release(&self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// What a `postmaster.pid` says (PostgreSQL writes it line by line as it starts up).
+#[derive(Debug, PartialEq, Eq)]
+struct PidFile {
+    pid: i32,
+    port: Option<u16>,
+    socket_dir: Option<PathBuf>,
+    status: Option<String>,
+}
+
+impl PidFile {
+    /// `None` while the first line (the postmaster's process id) is not yet written.
+    fn parse(text: &str) -> Option<PidFile> {
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let pid = lines.first()?.parse().ok()?;
+        Some(PidFile {
+            pid,
+            port: lines.get(3).and_then(|l| l.parse().ok()),
+            socket_dir: lines
+                .get(4)
+                .filter(|l| !l.is_empty())
+                .map(|l| PathBuf::from(*l)),
+            status: lines
+                .get(7)
+                .filter(|l| !l.is_empty())
+                .map(|l| l.to_string()),
+        })
+    }
+}
+
+/// A postmaster accepting connections on its Unix socket.
+#[derive(Debug)]
+struct Running {
+    pid: i32,
+    socket_dir: PathBuf,
+    port: u16,
+}
+
+enum Probe {
+    /// No cluster runs: no pid file, or the process it names is gone.
+    Stopped,
+    Running(Running),
+    /// Starting or stopping: look again shortly.
+    Changing,
+}
+
+/// The cluster running for `root`, if any, once it is neither starting nor stopping.
+fn find_running(root: &Path) -> Result<Option<Running>, EmbeddedError> {
+    let data_dir = root.join("postgres");
+    let deadline = Instant::now() + SETTLE_WAIT;
+    loop {
+        match probe(&data_dir)? {
+            Probe::Stopped => return Ok(None),
+            Probe::Running(running) => return Ok(Some(running)),
+            Probe::Changing if Instant::now() > deadline => {
+                return fail(format!(
+                    "the embedded PostgreSQL in {} has been starting or stopping for 60 s (see {}): \
+                     wait for it, or stop the process named in {}",
+                    data_dir.display(),
+                    root.join("postgres.log").display(),
+                    data_dir.join("postmaster.pid").display()
+                ));
+            }
+            Probe::Changing => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn probe(data_dir: &Path) -> Result<Probe, EmbeddedError> {
+    let pid_path = data_dir.join("postmaster.pid");
+    let text = match std::fs::read_to_string(&pid_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Probe::Stopped),
+        Err(e) => {
+            return fail(format!(
+                "cannot read {} ({e}): run aqm as the same user as the aqm server, or set DATABASE_URL",
+                pid_path.display()
+            ));
+        }
+    };
+    let Some(pid_file) = PidFile::parse(&text) else {
+        return Ok(Probe::Changing);
+    };
+    // A negative number is a single-user backend, which takes no connections.
+    let pid = pid_file.pid.abs();
+    if pid == 0 || !process_exists(pid) {
+        return Ok(Probe::Stopped);
+    }
+    match pid_file.status.as_deref() {
+        Some("ready" | "standby") if pid_file.pid > 0 => {}
+        Some("ready" | "standby") => {
+            return fail(format!(
+                "a single-user PostgreSQL (process {pid}) is using {}: wait for it to finish",
+                data_dir.display()
+            ));
+        }
+        _ => return Ok(Probe::Changing),
+    }
+    let (Some(port), Some(socket_dir)) = (pid_file.port, pid_file.socket_dir) else {
+        return fail(format!(
+            "{} names process {pid}, a PostgreSQL without a Unix socket: stop it, or set DATABASE_URL",
+            pid_path.display()
+        ));
+    };
+    let socket = socket_dir.join(format!(".s.PGSQL.{port}"));
+    match std::os::unix::net::UnixStream::connect(&socket) {
+        Ok(_) => Ok(Probe::Running(Running {
+            pid,
+            socket_dir,
+            port,
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(format!(
+            "the embedded PostgreSQL in {} runs (process {pid}) but this user may not open its socket {}: \
+             run aqm as the same user as the aqm server, or set DATABASE_URL",
+            data_dir.display(),
+            socket.display()
+        )),
+        Err(e) => fail(format!(
+            "{} names process {pid}, which is running, but no PostgreSQL answers at {} ({e}): \
+             if process {pid} is not this folder's PostgreSQL, delete {} and try again",
+            pid_path.display(),
+            socket.display(),
+            pid_path.display()
+        )),
+    }
+}
+
+/// Whether a process with this id exists (perhaps another user's).
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks whether the process exists.
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 fn init_cluster(
@@ -432,6 +822,46 @@ mod tests {
         let u = passwd_entry(passwd, "postgres").unwrap();
         assert_eq!((u.uid, u.gid), (101, 104));
         assert!(passwd_entry(passwd, "nobody").is_none());
+    }
+
+    #[test]
+    fn reads_a_pid_file_as_postgres_writes_it() {
+        let text = "4242\n/srv/aqm/data/postgres\n1700000000\n5432\n/srv/aqm/data/run\n\n  5432001    3\nready   \n";
+        assert_eq!(
+            PidFile::parse(text),
+            Some(PidFile {
+                pid: 4242,
+                port: Some(5432),
+                socket_dir: Some(PathBuf::from("/srv/aqm/data/run")),
+                status: Some("ready".into()),
+            })
+        );
+        // Still being written: the status is not there yet.
+        let starting = PidFile::parse("4242\n/srv/aqm/data/postgres\n1700000000\n5432\n").unwrap();
+        assert_eq!((starting.socket_dir, starting.status), (None, None));
+        assert_eq!(PidFile::parse(""), None);
+    }
+
+    #[test]
+    fn a_pid_file_of_a_process_that_is_gone_means_no_cluster() {
+        let dir = std::env::temp_dir().join(format!("aqm-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(matches!(probe(&dir), Ok(Probe::Stopped)), "no pid file");
+        // A child that has been reaped: its number names no process.
+        let mut child = Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        std::fs::write(
+            dir.join("postmaster.pid"),
+            format!(
+                "{gone}\n{}\n1700000000\n5432\n{}\n\n0 0\nready\n",
+                dir.display(),
+                dir.display()
+            ),
+        )
+        .unwrap();
+        assert!(matches!(probe(&dir), Ok(Probe::Stopped)), "stale pid file");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

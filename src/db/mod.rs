@@ -4,7 +4,7 @@
 pub mod embedded;
 pub mod frameworks;
 
-pub use embedded::ManagedPostgres;
+pub use embedded::{Caller, ManagedPostgres, SharedCluster};
 
 use crate::config::Config;
 use anyhow::Context;
@@ -18,11 +18,14 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The embedded cluster's application database.
 pub const EMBEDDED_DATABASE: &str = "aqm";
 
-/// The database the server talks to, and the embedded cluster behind it when there is one (to be
-/// stopped after the server has finished).
+/// The database the server talks to, and the embedded cluster behind it when there is one.
 pub struct Database {
     pub pool: PgPool,
+    /// The embedded cluster this process started: to be stopped after the pool is closed.
     pub embedded: Option<ManagedPostgres>,
+    /// The embedded cluster another aqm process started: left running; dropping this tells that
+    /// process we are done with it.
+    pub shared: Option<SharedCluster>,
 }
 
 /// The row-level-security role web requests run as (see the accounts migration).
@@ -89,8 +92,20 @@ impl Db {
     }
 }
 
-/// Connects to `DATABASE_URL`, or starts the embedded cluster in the data folder when it is unset.
+/// For the server: connects to `DATABASE_URL`, or, when it is unset, to the embedded cluster of the
+/// data folder, starting it unless it runs already (see [`embedded::attach`] for how the server
+/// and commands share it).
 pub async fn open(config: &Config) -> anyhow::Result<Database> {
+    open_as(config, Caller::Server).await
+}
+
+/// `open` for a short command (`aqm tenant add`, ...): uses the embedded cluster of a running
+/// server, or starts one of its own for as long as the command runs.
+pub async fn open_for_command(config: &Config) -> anyhow::Result<Database> {
+    open_as(config, Caller::Command).await
+}
+
+async fn open_as(config: &Config, caller: Caller) -> anyhow::Result<Database> {
     match &config.database_url {
         Some(url) => {
             let options: PgConnectOptions = url
@@ -101,27 +116,53 @@ pub async fn open(config: &Config) -> anyhow::Result<Database> {
             Ok(Database {
                 pool,
                 embedded: None,
+                shared: None,
             })
         }
         None => {
             let root = config.data_dir.clone();
-            let pg = tokio::task::spawn_blocking(move || ManagedPostgres::start(&root))
+            let attached = tokio::task::spawn_blocking(move || embedded::attach(&root, caller))
                 .await
                 .context("the embedded PostgreSQL start-up panicked")??;
-            ensure_database(&pg, EMBEDDED_DATABASE).await?;
-            let pool = pool(pg.connect_options(EMBEDDED_DATABASE)).await?;
+            let connected = async {
+                ensure_database(attached.connect_options("postgres"), EMBEDDED_DATABASE).await?;
+                pool(attached.connect_options(EMBEDDED_DATABASE)).await
+            }
+            .await;
+            let pool = match connected {
+                Ok(pool) => pool,
+                Err(e) => {
+                    // Stopped now, and under the lock, rather than when the process exits.
+                    if let embedded::Attached::Started(pg) = attached {
+                        let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
+                    }
+                    return Err(e);
+                }
+            };
+            let (embedded, shared) = match attached {
+                embedded::Attached::Started(pg) => (Some(pg), None),
+                embedded::Attached::Shared(cluster) => {
+                    tracing::debug!(
+                        pid = cluster.pid(),
+                        "using the embedded PostgreSQL already running at {}",
+                        cluster.socket_dir().display()
+                    );
+                    (None, Some(cluster))
+                }
+            };
             Ok(Database {
                 pool,
-                embedded: Some(pg),
+                embedded,
+                shared,
             })
         }
     }
 }
 
-/// Creates `name` in the cluster unless it exists.
-pub async fn ensure_database(pg: &ManagedPostgres, name: &str) -> anyhow::Result<()> {
-    let mut admin = pg
-        .connect_options("postgres")
+/// Creates `name` in the cluster reached by `admin` (options for its `postgres` database) unless
+/// it exists.
+pub async fn ensure_database(admin: PgConnectOptions, name: &str) -> anyhow::Result<()> {
+    let mut admin = admin
         .connect()
         .await
         .context("cannot connect to the embedded PostgreSQL")?;
@@ -134,22 +175,32 @@ pub async fn create_database_if_missing(
     admin: &mut PgConnection,
     name: &str,
 ) -> anyhow::Result<()> {
-    let exists: bool =
+    if database_exists(admin, name).await? {
+        return Ok(());
+    }
+    // Identifiers cannot be bound; the name is ours, checked to be a plain identifier.
+    anyhow::ensure!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "invalid database name {name}"
+    );
+    let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut *admin)
+        .await;
+    // Another aqm process sharing the cluster may have created it at the same moment.
+    match created {
+        Ok(_) => Ok(()),
+        Err(_) if database_exists(admin, name).await? => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn database_exists(admin: &mut PgConnection, name: &str) -> anyhow::Result<bool> {
+    Ok(
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
             .fetch_one(&mut *admin)
-            .await?;
-    if !exists {
-        // Identifiers cannot be bound; the name is ours, checked to be a plain identifier.
-        anyhow::ensure!(
-            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-            "invalid database name {name}"
-        );
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut *admin)
-            .await?;
-    }
-    Ok(())
+            .await?,
+    )
 }
 
 /// A pool with time limits, so a stuck query or an abandoned transaction cannot hold a connection

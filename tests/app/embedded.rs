@@ -1,7 +1,9 @@
 //! The `aqm` binary itself: start-up errors are one line naming the file and the problem, and the
 //! embedded default database is created once, reused, and never left running.
 
-use crate::helpers::{criteria_dir, fresh_database, manifest_dir, temp_dir, url};
+use crate::helpers::{
+    PASSWORD, Visitor, criteria_dir, fresh_database, manifest_dir, temp_dir, url,
+};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -99,6 +101,14 @@ struct Server {
     address: String,
 }
 
+/// A test that fails part-way leaves no server (and so no cluster) running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `aqm` and waits until it says it is serving.
 fn spawn_server(cmd: &mut Command, port: u16) -> Server {
     let mut child = cmd
@@ -118,10 +128,33 @@ fn spawn_server(cmd: &mut Command, port: u16) -> Server {
     });
     rx.recv_timeout(Duration::from_secs(120))
         .expect("aqm says it is serving");
-    Server {
+    let server = Server {
         child,
         address: format!("http://127.0.0.1:{port}"),
+    };
+    // It prints the line just before it starts serving (and listening for SIGTERM): wait for an
+    // answer, so that `stop` finds it serving.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !answers_health(port) {
+        assert!(
+            Instant::now() < deadline,
+            "aqm does not answer on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
+    server
+}
+
+/// Whether `GET /healthz` on `port` answers 200.
+fn answers_health(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
 }
 
 fn stop(child: &mut Child) -> i32 {
@@ -449,5 +482,218 @@ async fn schools_are_imported_from_the_command_line_all_or_nothing() {
     assert!(
         err.contains("no authority has the short name \"nowhere\""),
         "{err}"
+    );
+}
+
+/// Runs `aqm <args>` on the embedded database of the data folder `data` (no `DATABASE_URL`).
+fn embedded_cli(data: &Path, args: &[&str]) -> std::process::Output {
+    aqm()
+        .env("AQM_DATA_DIR", data)
+        .env("AQM_BASE_URL", "https://aqm.example")
+        .args(args)
+        .output()
+        .expect("aqm runs")
+}
+
+/// `embedded_cli`, which must succeed; returns its standard output.
+fn embedded_cli_ok(data: &Path, args: &[&str]) -> String {
+    let out = embedded_cli(data, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "aqm {} failed: {}{stdout}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn tenant_add(slug: &str) -> [&str; 8] {
+    [
+        "tenant", "add", "--slug", slug, "--name", slug, "--nation", "england",
+    ]
+}
+
+fn sample_schools() -> String {
+    manifest_dir()
+        .join("tests/data/gias-sample.csv")
+        .to_string_lossy()
+        .to_string()
+}
+
+/// Starts each of `commands` on the data folder `data` at once; asserts they all succeed.
+fn all_at_once(data: &Path, commands: &[&[&str]]) {
+    let children: Vec<Child> = commands
+        .iter()
+        .map(|args| {
+            aqm()
+                .env("AQM_DATA_DIR", data)
+                .args(*args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("aqm starts")
+        })
+        .collect();
+    for (child, args) in children.into_iter().zip(commands) {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "aqm {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_command_line_works_while_the_server_runs() {
+    let data = temp_dir("embedded");
+    let mut server = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    let pid = postmaster_pid(&data);
+
+    let out = embedded_cli_ok(&data, &tenant_add("sampleshire"));
+    assert!(out.contains("added authority sampleshire"), "{out}");
+    all_at_once(&data, &[&tenant_add("north"), &tenant_add("south")]);
+    let sample = sample_schools();
+    let out = embedded_cli_ok(
+        &data,
+        &["school", "import", "--tenant", "sampleshire", &sample],
+    );
+    assert!(out.contains("12 added"), "{out}");
+    let out = embedded_cli_ok(
+        &data,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "sampleshire",
+            "--email",
+            "admin@sampleshire.example",
+            "--name",
+            "Sam Admin",
+            "--role",
+            "tenant_admin",
+            "--password",
+            PASSWORD,
+        ],
+    );
+    assert!(out.contains("they can sign in now"), "{out}");
+    assert!(
+        !out.contains("stopped"),
+        "a command leaves the server's database running: {out}"
+    );
+
+    // The server's own cluster still serves it, and the server sees what the commands added.
+    assert!(alive(pid));
+    assert_eq!(postmaster_pid(&data), pid);
+    let mut admin = Visitor::of(&server.address);
+    let page = admin.sign_in("admin@sampleshire.example", PASSWORD).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let schools = admin.get("/schools").await;
+    assert_eq!(schools.status, 200);
+    assert!(
+        schools.body.contains("Hill Top Primary School"),
+        "{}",
+        schools.body
+    );
+
+    assert_eq!(stop(&mut server.child), 0);
+    assert!(!alive(pid), "the cluster stopped with the server");
+}
+
+#[tokio::test]
+async fn commands_at_once_without_a_server_all_succeed() {
+    let data = temp_dir("embedded");
+    // The first of them also creates the cluster (initdb).
+    all_at_once(
+        &data,
+        &[&tenant_add("north"), &tenant_add("south"), &["migrate"]],
+    );
+    // Both authorities were added.
+    let out = embedded_cli(&data, &tenant_add("north"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last(),
+        Some("aqm: an authority with the short name \"north\" already exists")
+    );
+    let out = embedded_cli(&data, &tenant_add("south"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !data.join("postgres/postmaster.pid").exists(),
+        "no cluster is left running"
+    );
+}
+
+#[tokio::test]
+async fn a_server_started_beside_a_command_serves() {
+    let data = temp_dir("embedded");
+    let sample = sample_schools();
+    let command = std::thread::spawn({
+        let data = data.clone();
+        move || {
+            embedded_cli_ok(&data, &tenant_add("sampleshire"));
+            embedded_cli_ok(
+                &data,
+                &["school", "import", "--tenant", "sampleshire", &sample],
+            )
+        }
+    });
+    let mut server = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    let out = command.join().expect("the commands succeed");
+    assert!(out.contains("imported 12 schools"), "{out}");
+    let health = reqwest::get(format!("{}/healthz", server.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = postmaster_pid(&data);
+    assert_eq!(stop(&mut server.child), 0);
+    assert!(!alive(pid));
+}
+
+#[tokio::test]
+async fn a_stale_pid_file_does_not_stop_a_start() {
+    let data = temp_dir("embedded");
+    let mut server = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    let pid_file = data.join("postgres/postmaster.pid");
+    let left_behind = std::fs::read(&pid_file).unwrap();
+    assert_eq!(stop(&mut server.child), 0);
+    // What a cluster killed outright leaves: a pid file naming a process that is gone.
+    std::fs::write(&pid_file, &left_behind).unwrap();
+
+    embedded_cli_ok(&data, &tenant_add("sampleshire"));
+    std::fs::write(&pid_file, &left_behind).unwrap();
+    let mut server = spawn_server(aqm().env("AQM_DATA_DIR", &data), free_port());
+    assert_eq!(stop(&mut server.child), 0);
+}
+
+#[tokio::test]
+async fn a_cluster_that_does_not_answer_is_one_line_saying_what_to_do() {
+    let data = temp_dir("embedded");
+    embedded_cli_ok(&data, &["migrate"]);
+    // A pid file naming a live process that is not PostgreSQL (as after a crash, when the
+    // number has been given to another process).
+    let mut other = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid_file = data.join("postgres/postmaster.pid");
+    std::fs::write(
+        &pid_file,
+        format!(
+            "{}\n{}\n1700000000\n5432\n{}\n\n  5432001    0\nready   \n",
+            other.id(),
+            data.join("postgres").display(),
+            data.join("run").display()
+        ),
+    )
+    .unwrap();
+    let (code, lines) = run_to_failure(aqm().env("AQM_DATA_DIR", &data).arg("migrate"));
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("aqm: ")
+            && lines[0].contains(&format!("process {}", other.id()))
+            && lines[0].contains("delete"),
+        "{}",
+        lines[0]
     );
 }

@@ -311,6 +311,20 @@ impl TestApp {
 }
 
 impl Visitor {
+    /// A visitor of an `aqm` server at `address` that this test did not start in-process (a
+    /// child `aqm` process).
+    pub fn of(address: &str) -> Visitor {
+        Visitor {
+            address: address.to_string(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+            csrf: None,
+        }
+    }
+
     /// The CSRF token of the last page, as a form of ours would send it.
     pub fn csrf(&self) -> String {
         self.csrf.clone().unwrap_or_default()
