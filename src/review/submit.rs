@@ -221,7 +221,7 @@ pub async fn post_submit(
     let pdf = export::render_pdf(&doc).await?;
     let visit = st
         .visit_label()
-        .map_or_else(|| "not arranged yet".to_string(), |v| v);
+        .unwrap_or_else(|| "not arranged yet".to_string());
     let n = Notice {
         name: String::new(),
         subject: format!("Handbook submitted: {}, cohort {}", snap.school, snap.cohort),

@@ -26,6 +26,8 @@ struct World {
     evidence_b1: Uuid,
     /// A saved revision of strand 1.1 of school A1's handbook.
     revision_a1: i64,
+    /// A submission of school A1's handbook, whose assessor is assessor_a.
+    submission_a1: Uuid,
 }
 
 impl World {
@@ -44,6 +46,7 @@ impl World {
             evidence_a1: Uuid::nil(),
             evidence_b1: Uuid::nil(),
             revision_a1: 0,
+            submission_a1: Uuid::nil(),
         }
     }
 }
@@ -109,6 +112,35 @@ async fn revision(app: &TestApp, tenant: Uuid, assessment: Uuid, strand: &str) -
     .unwrap()
 }
 
+/// A submission of `handbook` by `by`, assessed by `assessor`.
+async fn submission(
+    app: &TestApp,
+    tenant: Uuid,
+    handbook: Uuid,
+    assessor: Option<Uuid>,
+    by: Uuid,
+) -> Uuid {
+    sqlx::query("UPDATE assessment SET assessor_id = $2 WHERE id = $1")
+        .bind(handbook)
+        .bind(assessor)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO submission (id, tenant_id, assessment_id, submitted_by, snapshot)
+         VALUES ($1, $2, $3, $4, '{\"school\": \"Alpha One Primary\", \"cohort\": \"2026/27\", \"framework\": \"LAQM\", \"overall\": \"Not yet\", \"overall_reason\": \"\", \"themes\": []}')",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(handbook)
+    .bind(by)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
+}
+
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
 async fn world(app: &TestApp) -> World {
     let a = app.add_tenant("alpha").await;
@@ -117,7 +149,7 @@ async fn world(app: &TestApp) -> World {
     let a2 = app.add_school(a, 100002, "Alpha Two Primary").await;
     let b1 = app.add_school(b, 200001, "Beta One Primary").await;
     let mut users = HashMap::new();
-    let people: [(&str, Option<Uuid>, Role, Option<Uuid>); 9] = [
+    let people: [(&str, Option<Uuid>, Role, Option<Uuid>); 11] = [
         ("admin_a", Some(a), Role::TenantAdmin, None),
         ("officer_a", Some(a), Role::LaOfficer, None),
         ("assessor_a", Some(a), Role::Assessor, None),
@@ -125,6 +157,8 @@ async fn world(app: &TestApp) -> World {
         ("lead_a1", Some(a), Role::AttendanceLead, Some(a1)),
         ("lead_a2", Some(a), Role::AttendanceLead, Some(a2)),
         ("admin_b", Some(b), Role::TenantAdmin, None),
+        ("head_b1", Some(b), Role::HeadTeacher, Some(b1)),
+        ("assessor_a2", Some(a), Role::Assessor, None),
         ("lead_b1", Some(b), Role::AttendanceLead, Some(b1)),
         ("operator", None, Role::PlatformOperator, None),
     ];
@@ -152,6 +186,14 @@ async fn world(app: &TestApp) -> World {
     .execute(&app.pool)
     .await
     .unwrap();
+    let submission_a1 = submission(
+        app,
+        a,
+        handbook_a1,
+        Some(users["assessor_a"].id),
+        users["head_a1"].id,
+    )
+    .await;
     World {
         a,
         b,
@@ -165,6 +207,7 @@ async fn world(app: &TestApp) -> World {
         evidence_a1,
         evidence_b1: evidence(app, b, b1, "Beta One plan").await,
         revision_a1: revision(app, a, handbook_a1, "1.1").await,
+        submission_a1,
     }
 }
 
@@ -438,6 +481,88 @@ fn cases(w: &World) -> Vec<Case> {
         vec!["lead_a2", "lead_b1"],
         vec!["admin_b", "officer_a", "assessor_a"],
     ));
+    // The review: the lead sends, lead and head comment, only the head returns and submits, the
+    // authority's officers set the visit and reopen, the assigned assessor reads the submission.
+    let review = |route: &'static str, method: &'static str, allowed, not_found, forbidden| {
+        let path = route
+            .replace("{id}", &h1.to_string())
+            .replace("{key}", "1.1");
+        Case::new(method, route, path, Some(allowed), not_found, forbidden)
+    };
+    cases.extend([
+        review(
+            "/assessments/{id}/send-to-head",
+            "POST",
+            "lead_a1",
+            vec!["lead_a2", "lead_b1"],
+            vec!["head_a1", "officer_a", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/strands/{key}/comments",
+            "POST",
+            "head_a1",
+            vec!["lead_a2", "lead_b1", "head_b1"],
+            vec!["officer_a", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/return",
+            "GET",
+            "head_a1",
+            vec!["head_b1"],
+            vec!["lead_a1", "officer_a", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/return",
+            "POST",
+            "head_a1",
+            vec!["head_b1"],
+            vec!["lead_a1", "officer_a"],
+        ),
+        review(
+            "/assessments/{id}/submit",
+            "GET",
+            "head_a1",
+            vec!["head_b1"],
+            vec!["lead_a1", "officer_a", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/visit",
+            "GET",
+            "officer_a",
+            vec!["admin_b"],
+            vec!["lead_a1", "head_a1", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/visit",
+            "POST",
+            "officer_a",
+            vec!["admin_b"],
+            vec!["lead_a1", "head_a1", "assessor_a"],
+        ),
+        review(
+            "/assessments/{id}/reopen",
+            "POST",
+            "officer_a",
+            vec!["admin_b"],
+            vec!["lead_a1", "head_a1", "assessor_a"],
+        ),
+        Case::new(
+            "GET",
+            "/submissions/{id}",
+            format!("/submissions/{}", w.submission_a1),
+            Some("assessor_a"),
+            vec!["assessor_a2"],
+            vec!["lead_a1", "head_a1", "officer_a", "admin_b"],
+        ),
+        // Last, as it freezes the handbook: the assessor is assigned, so it submits.
+        review(
+            "/assessments/{id}/submit",
+            "POST",
+            "head_a1",
+            vec!["head_b1"],
+            vec!["lead_a1", "officer_a"],
+        ),
+    ]);
     // Ids in form fields: another tenant's school is not one to enrol, invite into or move to.
     for (route, path, allowed, field) in [
         (
@@ -685,6 +810,22 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
         )
         .await;
     assert_eq!(linked.status, 303);
+    // A comment, a step of the timeline and a submission of tenant B.
+    let mut head_b1 = app.signed_in(&w.users["head_b1"]).await;
+    head_b1.get(&strand).await;
+    let commented = head_b1
+        .post(
+            &format!("{strand}/comments"),
+            &[("comment", "Beta's comment")],
+        )
+        .await;
+    assert_eq!(commented.status, 303);
+    lead_b1.get(&format!("/assessments/{handbook_b1}")).await;
+    let sent = lead_b1
+        .post(&format!("/assessments/{handbook_b1}/send-to-head"), &[])
+        .await;
+    assert_eq!(sent.status, 303);
+    submission(&app, w.b, handbook_b1, None, w.users["head_b1"].id).await;
 
     let tables: Vec<(String, bool)> = sqlx::query_as(
         "SELECT c.relname::text, c.relrowsecurity

@@ -13,5 +13,6 @@ mod helpers;
 mod isolation;
 mod mail;
 mod public_pages;
+mod review;
 mod schools;
 mod webdriver;
