@@ -12,6 +12,7 @@ mod handbook;
 mod helpers;
 mod isolation;
 mod mail;
+mod new_user;
 mod public_pages;
 mod review;
 mod schools;
