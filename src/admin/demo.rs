@@ -1,5 +1,6 @@
-//! Demonstration data: a clearly labelled demo authority with a dozen schools and one account per
-//! role. Made by `aqm demo`, and on the first start of the embedded database when it is empty.
+//! Demonstration data: a clearly labelled demo authority with a dozen schools, one account per
+//! role, and the first school enrolled in cohort 2026/27 with its handbook open. Made by
+//! `aqm demo`, and on the first start of the embedded database when it is empty.
 
 use crate::accounts::{self, AddError, NewPerson};
 use crate::audit;
@@ -114,6 +115,33 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
             Ok(_) | Err(AddError::EmailTaken) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    // The first school is enrolled in a cohort, so its Attendance Lead has a handbook at once.
+    // The framework is the newest version the server recorded (none yet from `aqm demo` run
+    // before the first start: then the officer enrols it).
+    let version: Option<String> = sqlx::query_scalar(
+        "SELECT version FROM framework_version WHERE framework_key = 'laqm' ORDER BY first_loaded_at DESC, version DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let (Some(version), Some(school)) = (version, first_school) {
+        let cohort = Uuid::new_v4();
+        sqlx::query("INSERT INTO cohort (id, tenant_id, name) VALUES ($1, $2, '2026/27')")
+            .bind(cohort)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version)
+             VALUES ($1, $2, $3, $4, 'laqm', $5)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant)
+        .bind(school)
+        .bind(cohort)
+        .bind(&version)
+        .execute(&mut *tx)
+        .await?;
     }
     audit::record(
         &mut tx,

@@ -207,6 +207,14 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    // The first start seeds the demo authority: its Attendance Lead has a handbook at once.
+    let mut lead = Visitor::of(&run.address);
+    let signed = lead
+        .sign_in("lead@aqm-demo.test", "demo-attendance-2026")
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let home = lead.get("/home").await;
+    assert!(home.body.contains("Continue your handbook"), "{}", home.body);
     let pid = postmaster_pid(&data);
     let recorded = first_loaded_at(&data).await;
     let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))
