@@ -662,3 +662,93 @@ async fn the_handbook_prints_from_the_browser_on_a_sensible_number_of_a4_pages()
         read.pages
     );
 }
+
+/// The head teacher's review pages, comments and the timeline, the officer's assessor and visit
+/// form, and the assessor's submitted handbook: no accessibility violations, errors included.
+#[tokio::test]
+async fn the_review_pages_have_no_accessibility_violations() {
+    use aqm::auth::Role;
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let assessor = app
+        .add_user(Some(w.tenant), Role::Assessor, None, "assessor@example.org")
+        .await;
+    let overview = format!("/assessments/{}", w.assessment);
+    let mut lead = app.signed_in(&w.lead).await;
+    lead.get(&overview).await;
+    assert_eq!(
+        lead.post(&format!("{overview}/send-to-head"), &[])
+            .await
+            .status,
+        303
+    );
+    let mut head = app.signed_in(&w.head).await;
+    let strand = format!("{overview}/strands/1.1");
+    head.get(&strand).await;
+    head.post(
+        &format!("{strand}/comments"),
+        &[("comment", "Add the attendance policy's review date.")],
+    )
+    .await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+
+    browser.sign_in(&base, &w.officer).await;
+    let visit = format!("/assessments/{}/visit", w.assessment);
+    check(&browser, &base, Some(&visit), "visit form", &mut failures).await;
+    browser
+        .submit("form[action$='/visit']", &[("#time", "25:00")])
+        .await;
+    assert!(browser.text().await.contains("Choose the assessor who will visit"));
+    check(&browser, &base, None, "visit form with errors", &mut failures).await;
+    browser
+        .submit(
+            "form[action$='/visit']",
+            &[
+                ("#assessor", &assessor.id.to_string()),
+                ("#visit-day", "12"),
+                ("#visit-month", "3"),
+                ("#visit-year", "2031"),
+                ("#time", "09:30"),
+            ],
+        )
+        .await;
+    assert!(browser.text().await.contains("12 March 2031 at 09:30"));
+    check(&browser, &base, None, "cohort with a visit", &mut failures).await;
+
+    browser.sign_in(&base, &w.head).await;
+    check(&browser, &base, Some(&overview), "overview with the head", &mut failures).await;
+    assert!(browser.text().await.contains("Sent to the head teacher"));
+    check(&browser, &base, Some(&strand), "strand with comments", &mut failures).await;
+    browser
+        .submit("form[action$='/comments']", &[("#comment", " ")])
+        .await;
+    check(&browser, &base, None, "comment with errors", &mut failures).await;
+    let back = format!("{overview}/return");
+    check(&browser, &base, Some(&back), "return", &mut failures).await;
+    browser.submit("form[action$='/return']", &[]).await;
+    assert!(browser.text().await.contains("Enter a message"));
+    check(&browser, &base, None, "return with errors", &mut failures).await;
+    let submit = format!("{overview}/submit");
+    check(&browser, &base, Some(&submit), "submit", &mut failures).await;
+    browser.submit("form[action$='/submit']", &[]).await;
+    check(&browser, &base, None, "overview after submission", &mut failures).await;
+    assert!(browser.text().await.contains("Approved and submitted"));
+
+    let link: uuid::Uuid = sqlx::query_scalar("SELECT id FROM submission")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    browser.sign_in(&base, &assessor).await;
+    check(
+        &browser,
+        &base,
+        Some(&format!("/submissions/{link}")),
+        "submitted handbook",
+        &mut failures,
+    )
+    .await;
+    browser.quit().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -190,8 +190,18 @@ impl Browser {
         }
     }
 
-    /// Signs in through the real sign-in form.
+    /// Signs in through the real sign-in form (signing out first whoever was signed in).
     pub async fn sign_in(&self, base: &str, user: &crate::helpers::TestUser) {
+        self.goto(&format!("{base}/home")).await;
+        let signed_in = self
+            .eval(
+                "return document.querySelector(\"form[action='/sign-out']\") !== null;",
+                json!([]),
+            )
+            .await;
+        if signed_in == json!(true) {
+            self.submit("form[action='/sign-out']", &[]).await;
+        }
         self.goto(&format!("{base}/sign-in")).await;
         self.submit(
             "form[action='/sign-in']",
