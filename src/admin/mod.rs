@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod audit_words;
 pub mod cli;
 pub mod demo;
+pub mod gias;
 pub mod mail_page;
 pub mod people;
 pub mod school_import;

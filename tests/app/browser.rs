@@ -700,8 +700,20 @@ async fn the_review_pages_have_no_accessibility_violations() {
     browser
         .submit("form[action$='/visit']", &[("#time", "25:00")])
         .await;
-    assert!(browser.text().await.contains("Choose the assessor who will visit"));
-    check(&browser, &base, None, "visit form with errors", &mut failures).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Choose the assessor who will visit")
+    );
+    check(
+        &browser,
+        &base,
+        None,
+        "visit form with errors",
+        &mut failures,
+    )
+    .await;
     browser
         .submit(
             "form[action$='/visit']",
@@ -718,9 +730,23 @@ async fn the_review_pages_have_no_accessibility_violations() {
     check(&browser, &base, None, "cohort with a visit", &mut failures).await;
 
     browser.sign_in(&base, &w.head).await;
-    check(&browser, &base, Some(&overview), "overview with the head", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&overview),
+        "overview with the head",
+        &mut failures,
+    )
+    .await;
     assert!(browser.text().await.contains("Sent to the head teacher"));
-    check(&browser, &base, Some(&strand), "strand with comments", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&strand),
+        "strand with comments",
+        &mut failures,
+    )
+    .await;
     browser
         .submit("form[action$='/comments']", &[("#comment", " ")])
         .await;
@@ -733,7 +759,14 @@ async fn the_review_pages_have_no_accessibility_violations() {
     let submit = format!("{overview}/submit");
     check(&browser, &base, Some(&submit), "submit", &mut failures).await;
     browser.submit("form[action$='/submit']", &[]).await;
-    check(&browser, &base, None, "overview after submission", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        None,
+        "overview after submission",
+        &mut failures,
+    )
+    .await;
     assert!(browser.text().await.contains("Approved and submitted"));
 
     let link: uuid::Uuid = sqlx::query_scalar("SELECT id FROM submission")

@@ -214,7 +214,11 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         .await;
     assert_eq!(signed.status, 303, "{}", signed.body);
     let home = lead.get("/home").await;
-    assert!(home.body.contains("Continue your handbook"), "{}", home.body);
+    assert!(
+        home.body.contains("Continue your handbook"),
+        "{}",
+        home.body
+    );
     let pid = postmaster_pid(&data);
     let recorded = first_loaded_at(&data).await;
     let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))

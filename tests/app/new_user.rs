@@ -12,10 +12,17 @@ async fn an_enrolled_schools_staff_reach_the_handbook_from_home_in_one_click() {
     for user in [&w.lead, &w.head] {
         let mut v = app.signed_in(user).await;
         let home = v.get("/home").await;
-        assert!(home.body.contains("Continue your handbook"), "{}", home.body);
+        assert!(
+            home.body.contains("Continue your handbook"),
+            "{}",
+            home.body
+        );
         let href = format!("href=\"/assessments/{}\"", w.assessment);
         assert!(home.body.contains(&href));
-        assert!(home.body.contains("0 of 40 strands have actions and evidence written"));
+        assert!(
+            home.body
+                .contains("0 of 40 strands have actions and evidence written")
+        );
         let menu = v.get("/handbook").await;
         assert_eq!(
             menu.location,
@@ -25,10 +32,18 @@ async fn an_enrolled_schools_staff_reach_the_handbook_from_home_in_one_click() {
     // A school not enrolled yet is told what will happen, and promised nothing else.
     let school = app.add_school(w.tenant, 100009, "Not Yet Primary").await;
     let lead = app
-        .add_user(Some(w.tenant), Role::AttendanceLead, Some(school), "new-lead@example.org")
+        .add_user(
+            Some(w.tenant),
+            Role::AttendanceLead,
+            Some(school),
+            "new-lead@example.org",
+        )
         .await;
     let home = app.signed_in(&lead).await.get("/home").await;
-    assert!(home.body.contains("opens when your local authority enrols the school"));
+    assert!(
+        home.body
+            .contains("opens when your local authority enrols the school")
+    );
     assert!(!home.body.contains("Continue your handbook"));
     // Homes say only what works today.
     let assessor = app
@@ -57,7 +72,11 @@ async fn a_cut_off_id_is_the_services_own_not_found_page() {
         let v = if as_lead { &mut lead } else { &mut officer };
         let page = v.get(path).await;
         assert_eq!(page.status, 404, "{path}");
-        assert!(page.body.contains("Page not found"), "{path}: {}", page.body);
+        assert!(
+            page.body.contains("Page not found"),
+            "{path}: {}",
+            page.body
+        );
         assert!(!page.body.contains("UUID"), "{path}");
     }
     // A form whose field cannot be read gets the form error page, not a parser's message.
@@ -65,7 +84,11 @@ async fn a_cut_off_id_is_the_services_own_not_found_page() {
     lead.get(&strand).await;
     let bad = lead.post(&strand, &[("version", "not a number")]).await;
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("This form could not be read"), "{}", bad.body);
+    assert!(
+        bad.body.contains("This form could not be read"),
+        "{}",
+        bad.body
+    );
     assert!(!bad.body.contains("Failed to deserialize"));
 }
 
@@ -75,7 +98,10 @@ async fn the_form_token_never_travels_in_an_address() {
     let w = world(&app).await;
     let mut lead = app.signed_in(&w.lead).await;
     let page = lead.get("/evidence/upload").await;
-    assert!(!page.body.contains("?csrf_token"), "the upload form posts the token in its address");
+    assert!(
+        !page.body.contains("?csrf_token"),
+        "the upload form posts the token in its address"
+    );
     assert!(page.body.contains("action=\"/evidence/upload\""));
     // A token in the query string alone no longer counts.
     let token = lead.csrf();
@@ -85,7 +111,10 @@ async fn the_form_token_never_travels_in_an_address() {
     );
     let refused = app
         .client
-        .post(format!("{}/evidence/upload?csrf_token={token}", app.address))
+        .post(format!(
+            "{}/evidence/upload?csrf_token={token}",
+            app.address
+        ))
         .header("cookie", lead.cookie_header())
         .multipart(form)
         .send()
@@ -112,13 +141,20 @@ async fn counts_and_wording_say_what_they_mean() {
     let invited = o
         .post(
             "/people/invite",
-            &[("name", "Jo New"), ("email", "jo@example.org"), ("role", "assessor")],
+            &[
+                ("name", "Jo New"),
+                ("email", "jo@example.org"),
+                ("role", "assessor"),
+            ],
         )
         .await;
     assert_eq!(invited.status, 303);
     let home = o.get("/home").await;
     let fact = |label: &str| {
-        let at = home.body.find(label).unwrap_or_else(|| panic!("no {label}"));
+        let at = home
+            .body
+            .find(label)
+            .unwrap_or_else(|| panic!("no {label}"));
         let rest = &home.body[at..];
         let start = rest.find("summary-list__value\">").unwrap() + "summary-list__value\">".len();
         rest[start..start + rest[start..].find('<').unwrap()].to_string()
@@ -130,16 +166,26 @@ async fn counts_and_wording_say_what_they_mean() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let school = app.add_school(w.tenant, 100010, "Meadow Lane Primary").await;
+    let school = app
+        .add_school(w.tenant, 100010, "Meadow Lane Primary")
+        .await;
     o.get(&format!("/cohorts/{cohort}")).await;
-    let none = o.post(&format!("/cohorts/{cohort}/enrol"), &[("school", "")]).await;
+    let none = o
+        .post(&format!("/cohorts/{cohort}/enrol"), &[("school", "")])
+        .await;
     assert_eq!(none.status, 422);
     assert!(none.body.contains("Choose a school"));
     let done = o
-        .post(&format!("/cohorts/{cohort}/enrol"), &[("school", &school.to_string())])
+        .post(
+            &format!("/cohorts/{cohort}/enrol"),
+            &[("school", &school.to_string())],
+        )
         .await;
     let page = o.get(done.location.as_deref().unwrap()).await;
-    assert!(page.body.contains("Meadow Lane Primary is enrolled and its handbook is open"));
+    assert!(
+        page.body
+            .contains("Meadow Lane Primary is enrolled and its handbook is open")
+    );
     // The strand's document list starts with a choice, and Link with none chosen says so.
     let mut lead = app.signed_in(&w.lead).await;
     lead.upload(
@@ -152,10 +198,19 @@ async fn counts_and_wording_say_what_they_mean() {
     .await;
     let strand = format!("/assessments/{}/strands/1.1", w.assessment);
     let page = lead.get(&strand).await;
-    assert!(page.body.contains("<option value=\"\" selected>Choose a document</option>"));
-    let unchosen = lead.post(&format!("{strand}/evidence"), &[("evidence", "")]).await;
+    assert!(
+        page.body
+            .contains("<option value=\"\" selected>Choose a document</option>")
+    );
+    let unchosen = lead
+        .post(&format!("{strand}/evidence"), &[("evidence", "")])
+        .await;
     assert_eq!(unchosen.status, 422);
-    assert!(unchosen.body.contains("Choose a document to link to this strand"));
+    assert!(
+        unchosen
+            .body
+            .contains("Choose a document to link to this strand")
+    );
     // Previous and next strands are the pagination component, kept apart.
     let next = lead
         .get(&format!("/assessments/{}/strands/1.2", w.assessment))
