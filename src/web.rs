@@ -3,14 +3,29 @@
 //! an address is simply not found; a form or query that cannot be read gets the form error page,
 //! never a parser's message in plain text.
 
-use crate::auth::{FLASH_COOKIE, cookie};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
+
+/// A one-word key for a message on the next page ("signed-out"); never free text.
+pub const FLASH_COOKIE: &str = "aqm_flash";
+
+/// A Set-Cookie value: HttpOnly, SameSite=Lax (links from emails arrive signed in), Secure when
+/// the service is served over https. `max_age` of 0 deletes the cookie.
+pub fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&c).expect("cookie values are ASCII tokens")
+}
 
 /// A redirect to `to` that shows the message `flash` (a key of `auth::flash_message`) there.
 pub fn redirect_with_flash(state: &AppState, to: &str, flash: &str) -> Response {

@@ -32,8 +32,7 @@ use uuid::Uuid;
 pub const SESSION_COOKIE: &str = "aqm_session";
 /// Before sign-in, forms are protected by a token in this cookie that the form repeats.
 pub const CSRF_COOKIE: &str = "aqm_csrf";
-/// A one-word key for a message on the next page ("signed-out"); never free text.
-pub const FLASH_COOKIE: &str = "aqm_flash";
+pub use crate::web::{FLASH_COOKIE, cookie};
 /// Forms send the token in this field (multipart forms as their first part); scripts in a
 /// header. Never in the address, where it would stay in the history.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -257,19 +256,6 @@ pub fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
             Some((k.to_string(), v.to_string()))
         })
         .collect()
-}
-
-/// A Set-Cookie value: HttpOnly, SameSite=Lax (links from emails arrive signed in), Secure when
-/// the service is served over https. `max_age` of 0 deletes the cookie.
-pub fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    HeaderValue::from_str(&c).expect("cookie values are ASCII tokens")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
