@@ -187,6 +187,9 @@ async fn progress(
     }))
 }
 
+/// Every role has a home, the operator (who belongs to no tenant) included, so this handler takes
+/// `SignedIn` rather than `Scoped<R>` and opens the tenant's transaction itself for the roles
+/// that have one.
 pub async fn get_home(signed: SignedIn) -> Result<HomePage, AppError> {
     let user = &signed.user;
     let (intro, links) = intro_and_links(user.role);
