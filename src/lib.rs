@@ -29,7 +29,9 @@
 //!    framework records), `store` (evidence files, content-addressed), `mail` (the outbox and its
 //!    worker), `audit` (the append-only log writer).
 //! 6. `domain` (typed values parsed once: email, names, slugs, ids), `framework` (criteria model,
-//!    TOML loading and validation, the best-fit rule; pure), `config`.
+//!    TOML loading and validation, the best-fit rule; pure), `calendar` (working days from the
+//!    shipped bank holidays and an authority's closure days, and the deadline "at least N
+//!    working days before the visit"; pure), `config`.
 
 pub mod accounts;
 pub mod admin;
@@ -37,6 +39,7 @@ pub mod app;
 pub mod assessment;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod config;
 pub mod db;
 pub mod domain;
