@@ -150,6 +150,9 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         post_("/cohorts", programme::post_cohort),
         get_("/cohorts/{id}", programme::get_cohort),
         post_("/cohorts/{id}/enrol", programme::post_enrol),
+        get_("/calendar", programme::calendar::get_calendar),
+        post_("/calendar", programme::calendar::post_closure_day),
+        post_("/calendar/{id}/remove", programme::calendar::post_remove),
         // People: authority administrators, LA officers, head teachers (their school's leads)
         get_("/people", admin::people::get_people),
         get_("/people/invite", admin::people::get_invite),

@@ -63,6 +63,19 @@ pub fn parse_date_input(
     what: &str,
     today: chrono::NaiveDate,
 ) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
+    let date = parse_real_date(input, field, what)?;
+    if date.is_some_and(|d| d > today) {
+        return Err((field, format!("{what} must be today or in the past")));
+    }
+    Ok(date)
+}
+
+/// `parse_date_input` for a date that may be in the future too (a closure day to come).
+pub fn parse_real_date(
+    input: &DateInput,
+    field: &'static str,
+    what: &str,
+) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
     let parts = [
         ("day", input.day.trim()),
         ("month", input.month.trim()),
@@ -95,9 +108,6 @@ pub fn parse_date_input(
     let Some(date) = chrono::NaiveDate::from_ymd_opt(year as i32, month, day) else {
         return fail(format!("{what} must be a real date"));
     };
-    if date > today {
-        return fail(format!("{what} must be today or in the past"));
-    }
     Ok(Some(date))
 }
 
@@ -134,6 +144,17 @@ mod tests {
             "Date must be today or in the past"
         );
         assert_eq!(parse("1", "1", "x").unwrap_err().0, "when");
+        // Without the limit, a date to come is a date like any other.
+        let future = parse_real_date(&DateInput::new("23", "11", "2026"), "when", "Date");
+        assert_eq!(future, Ok(chrono::NaiveDate::from_ymd_opt(2026, 11, 23)));
+        assert_eq!(
+            message(parse_real_date(
+                &DateInput::new("29", "2", "2027"),
+                "when",
+                "Date"
+            )),
+            "Date must be a real date"
+        );
     }
 
     #[test]

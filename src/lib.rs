@@ -15,11 +15,13 @@
 //!      and its save (autosave), the exports (print page, PDF, ZIP).
 //!    - `evidence`: the school's evidence library: `library`, `upload` (checked by content, with
 //!      the pupil-data check), `document` (page, download, delete), `links` (to strands).
-//!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
+//!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks), and the
+//!      authority's closure days (`calendar`).
 //!    - `admin`: people, schools and their import (`school_import`), the audit log page in words
 //!      (`audit_words`) with each strand revision it refers to, authorities, the CLI, demo data.
 //!    - `public`: pages for everyone: home, criteria, accessibility statement.
 //! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader),
+//!    `closure_days` (the authority's closure days and the loader of its working-day calendar),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
 //!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
 //!    (field errors, date inputs), `layout` (the page layout context, from plain values).
@@ -40,6 +42,7 @@ pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod closure_days;
 pub mod config;
 pub mod db;
 pub mod domain;
