@@ -164,6 +164,9 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/assessments/{id}/visit", review::visit::get_visit),
         post_("/assessments/{id}/visit", review::visit::post_visit),
         post_("/assessments/{id}/reopen", review::visit::post_reopen),
+        get_("/calendar", programme::calendar::get_calendar),
+        post_("/calendar", programme::calendar::post_closure_day),
+        post_("/calendar/{id}/remove", programme::calendar::post_remove),
         // People: authority administrators, LA officers, head teachers (their school's leads)
         get_("/people", admin::people::get_people),
         get_("/people/invite", admin::people::get_invite),

@@ -63,16 +63,15 @@ pub fn parse_date_input(
     what: &str,
     today: chrono::NaiveDate,
 ) -> Result<Option<chrono::NaiveDate>, (&'static str, String)> {
-    let date = parse_date_parts(input, field, what)?;
-    match date {
-        Some(d) if d > today => Err((field, format!("{what} must be today or in the past"))),
-        _ => Ok(date),
+    let date = parse_real_date(input, field, what)?;
+    if date.is_some_and(|d| d > today) {
+        return Err((field, format!("{what} must be today or in the past")));
     }
+    Ok(date)
 }
 
-/// A date from a GOV.UK date input, past or future, with the pattern's messages: all boxes empty
-/// is no date; some empty says which are missing; otherwise a real date with a 4-digit year.
-pub fn parse_date_parts(
+/// `parse_date_input` for a date that may be in the future too (a closure day to come).
+pub fn parse_real_date(
     input: &DateInput,
     field: &'static str,
     what: &str,
@@ -106,10 +105,10 @@ pub fn parse_date_parts(
     if parts[2].1.len() != 4 {
         return fail("Year must include 4 numbers".to_string());
     }
-    match chrono::NaiveDate::from_ymd_opt(year as i32, month, day) {
-        Some(date) => Ok(Some(date)),
-        None => fail(format!("{what} must be a real date")),
-    }
+    let Some(date) = chrono::NaiveDate::from_ymd_opt(year as i32, month, day) else {
+        return fail(format!("{what} must be a real date"));
+    };
+    Ok(Some(date))
 }
 
 /// A time of day typed as 9:30, 09:30 or 14.15 (24-hour clock).
@@ -156,6 +155,17 @@ mod tests {
             "Date must be today or in the past"
         );
         assert_eq!(parse("1", "1", "x").unwrap_err().0, "when");
+        // Without the limit, a date to come is a date like any other.
+        let future = parse_real_date(&DateInput::new("23", "11", "2026"), "when", "Date");
+        assert_eq!(future, Ok(chrono::NaiveDate::from_ymd_opt(2026, 11, 23)));
+        assert_eq!(
+            message(parse_real_date(
+                &DateInput::new("29", "2", "2027"),
+                "when",
+                "Date"
+            )),
+            "Date must be a real date"
+        );
     }
 
     #[test]

@@ -100,6 +100,16 @@ fn document(f: &Facts) -> String {
     title.map_or_else(|| "a document".to_string(), |t| format!("“{t}”"))
 }
 
+/// A closure day by its date in words.
+fn closure_day(f: &Facts) -> String {
+    field(f, "date")
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map_or_else(
+            || "a closure day".to_string(),
+            |d| format!("the closure day {}", d.format("%A %-d %B %Y")),
+        )
+}
+
 fn role_label(value: &str) -> String {
     value
         .parse::<Role>()
@@ -162,6 +172,8 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
             }
             s
         }
+        "closure_day.added" => format!("{who} added {}", closure_day(f)),
+        "closure_day.removed" => format!("{who} removed {}", closure_day(f)),
         "strand.saved" => format!("{who} saved {}", strand(f)),
         "evidence.uploaded" => {
             format!("{who} uploaded {} to the evidence library", document(f))
@@ -267,6 +279,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("version", "Framework version", Kind::Plain),
     ("title", "Title", Kind::Plain),
     ("evidence_date", "Date of the evidence", Kind::Date),
+    ("date", "Date", Kind::Date),
     ("description", "Description", Kind::Text),
     ("file_name", "File name", Kind::Plain),
     ("content_type", "File type", Kind::Plain),
@@ -630,6 +643,32 @@ mod tests {
         assert_eq!(
             sentence(&confirmed, &names),
             "Alex Lead confirmed that strand 3.1 holds no pupils' personal data"
+        );
+        let inset = json!({"date": "2026-06-01", "description": "INSET day"});
+        let added = Facts {
+            subject_type: Some("closure_day"),
+            after: Some(&inset),
+            ..facts("closure_day.added")
+        };
+        assert_eq!(
+            sentence(&added, &names),
+            "Alex Lead added the closure day Monday 1 June 2026"
+        );
+        let removed = Facts {
+            before: Some(&inset),
+            after: None,
+            ..facts("closure_day.removed")
+        };
+        assert_eq!(
+            sentence(&removed, &names),
+            "Alex Lead removed the closure day Monday 1 June 2026"
+        );
+        assert_eq!(
+            changes(&removed, &names)
+                .iter()
+                .map(|c| (c.field.as_str(), c.to.as_str()))
+                .collect::<Vec<_>>(),
+            [("Date", "1 June 2026"), ("Description", "INSET day")]
         );
         assert_eq!(
             sentence(&facts("something.new_here"), &names),

@@ -224,6 +224,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "tenant-added" => "The authority has been added.",
         "schools-imported" => "The schools file has been imported.",
         "enrolled" => "The school is enrolled and its handbook is open.",
+        "closure-day-added" => "The closure day has been added.",
+        "closure-day-removed" => "The closure day has been removed.",
         "strand-saved" => "Saved.",
         "evidence-uploaded" => {
             "The document is in your evidence library. Link it to the strands it supports."

@@ -45,6 +45,8 @@ typed_id! {
     /// A person's account.
     PersonId;
     CohortId;
+    /// A closure day of an authority.
+    ClosureDayId;
 }
 
 #[cfg(test)]

@@ -100,6 +100,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "Cohorts",
                     "Open a cohort and enrol schools: enrolling opens a school's handbook.",
                 ),
+                link(
+                    "/calendar",
+                    "Closure days",
+                    "INSET days and holidays, which deadlines before visits do not count as working days.",
+                ),
                 link("/schools", "Schools", "The schools of your authority."),
                 link(
                     "/people",

@@ -1,5 +1,8 @@
 //! The LA officer's programme: cohorts, and enrolling schools in them. Enrolling opens the
-//! school's handbook (its assessment), pinned to the framework version in force that day.
+//! school's handbook (its assessment), pinned to the framework version in force that day. The
+//! authority's closure days, which deadlines skip, are kept in `calendar`.
+
+pub mod calendar;
 
 use crate::assessment::Stage;
 use crate::auth::{Officers, Scoped};

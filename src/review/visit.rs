@@ -10,7 +10,7 @@ use crate::assessment::review::{self, record_step};
 use crate::auth::{Officers, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
-use crate::forms::{DateInput, Errors, parse_date_parts, parse_time};
+use crate::forms::{DateInput, Errors, parse_real_date, parse_time};
 use crate::layout::Layout;
 use crate::web::{Form, Path, redirect_with_flash};
 use askama::Template;
@@ -148,7 +148,7 @@ pub async fn post_visit(
         errors.add("assessor", "Choose the assessor who will visit");
     }
     let date_input = DateInput::new(&form.day, &form.month, &form.year);
-    let date = match parse_date_parts(&date_input, "visit-day", "The visit date") {
+    let date = match parse_real_date(&date_input, "visit-day", "The visit date") {
         Ok(Some(d)) if d < uk_today() && Some(d) != before.visit_at.map(|v| v.date()) => {
             errors.add("visit-day", "The visit date must be today or in the future");
             None

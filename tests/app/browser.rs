@@ -408,6 +408,50 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
         &mut failures,
     )
     .await;
+    // Closure days: empty, with errors, with a day listed (and its remove button).
+    check(
+        &browser,
+        &base,
+        Some("/calendar"),
+        "closure days",
+        &mut failures,
+    )
+    .await;
+    browser.submit("form[action='/calendar']", &[]).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Enter the date of the closure day")
+    );
+    check(
+        &browser,
+        &base,
+        None,
+        "closure days with errors",
+        &mut failures,
+    )
+    .await;
+    browser
+        .submit(
+            "form[action='/calendar']",
+            &[
+                ("#closure_date-day", "1"),
+                ("#closure_date-month", "6"),
+                ("#closure_date-year", "2026"),
+                ("#description", "INSET day"),
+            ],
+        )
+        .await;
+    assert!(browser.text().await.contains("Monday 1 June 2026"));
+    check(
+        &browser,
+        &base,
+        None,
+        "closure days with a day",
+        &mut failures,
+    )
+    .await;
     browser.quit().await;
     assert!(
         failures.is_empty(),

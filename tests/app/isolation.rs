@@ -28,6 +28,9 @@ struct World {
     revision_a1: i64,
     /// A submission of school A1's handbook, whose assessor is assessor_a.
     submission_a1: Uuid,
+    /// A closure day of tenant A and one of tenant B.
+    closure_a: Uuid,
+    closure_b: Uuid,
 }
 
 impl World {
@@ -47,6 +50,8 @@ impl World {
             evidence_b1: Uuid::nil(),
             revision_a1: 0,
             submission_a1: Uuid::nil(),
+            closure_a: Uuid::nil(),
+            closure_b: Uuid::nil(),
         }
     }
 }
@@ -141,6 +146,20 @@ async fn submission(
     id
 }
 
+/// A closure day of `tenant`.
+async fn closure_day(app: &TestApp, tenant: Uuid) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO closure_day (id, tenant_id, day, description) VALUES ($1, $2, '2026-06-01', 'INSET day')",
+    )
+    .bind(id)
+    .bind(tenant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
+}
+
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
 async fn world(app: &TestApp) -> World {
     let a = app.add_tenant("alpha").await;
@@ -208,6 +227,8 @@ async fn world(app: &TestApp) -> World {
         evidence_b1: evidence(app, b, b1, "Beta One plan").await,
         revision_a1: revision(app, a, handbook_a1, "1.1").await,
         submission_a1,
+        closure_a: closure_day(app, a).await,
+        closure_b: closure_day(app, b).await,
     }
 }
 
@@ -329,6 +350,14 @@ fn cases(w: &World) -> Vec<Case> {
             Some("officer_a"),
             vec![],
             vec!["lead_a1", "head_a1", "assessor_a"],
+        ),
+        Case::new(
+            "GET",
+            "/calendar",
+            "/calendar".into(),
+            Some("officer_a"),
+            vec![],
+            vec!["lead_a1", "head_a1", "assessor_a", "operator"],
         ),
     ];
     for path in ["/evidence", "/evidence/upload"] {
@@ -472,6 +501,24 @@ fn cases(w: &World) -> Vec<Case> {
         Some("admin_a"),
         vec!["head_a1", "admin_b"],
         vec![],
+    ));
+    // Closure days: another tenant's is not found by the authority's officers; school staff and
+    // assessors may not remove any.
+    cases.push(Case::new(
+        "POST",
+        "/calendar/{id}/remove",
+        format!("/calendar/{}/remove", w.closure_b),
+        Some("admin_b"),
+        vec!["admin_a", "officer_a"],
+        vec!["lead_b1", "lead_a1", "head_a1", "assessor_a", "operator"],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/calendar/{id}/remove",
+        format!("/calendar/{}/remove", w.closure_a),
+        Some("officer_a"),
+        vec!["admin_b"],
+        vec!["lead_a1", "assessor_a"],
     ));
     cases.push(Case::new(
         "POST",
@@ -723,7 +770,8 @@ async fn checksum(app: &TestApp, t: Uuid) -> String {
             (SELECT string_agg(a.id::text || a.status, ',' ORDER BY a.id) FROM assessment a WHERE a.tenant_id = $1),
             (SELECT count(*)::text FROM evidence_link l WHERE l.tenant_id = $1),
             (SELECT count(*)::text FROM strand_entry s WHERE s.tenant_id = $1),
-            (SELECT count(*)::text FROM cohort c WHERE c.tenant_id = $1)))",
+            (SELECT count(*)::text FROM cohort c WHERE c.tenant_id = $1),
+            (SELECT string_agg(d.id::text || d.day::text, ',' ORDER BY d.id) FROM closure_day d WHERE d.tenant_id = $1)))",
     )
     .bind(t)
     .fetch_one(&app.pool)

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod browser;
+mod calendar;
 mod embedded;
 mod evidence;
 mod export;
