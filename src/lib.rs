@@ -16,10 +16,12 @@
 //!    - `evidence`: the school's evidence library: `library`, `upload` (checked by content, with
 //!      the pupil-data check), `document` (page, download, delete), `links` (to strands).
 //!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks).
-//!    - `admin`: people, schools and their import (`school_import`), the audit log page in words
-//!      (`audit_words`) with each strand revision it refers to, authorities, the CLI, demo data.
+//!    - `admin`: people, schools and their import (`school_import`), the authority's best-fit rule
+//!      (`best_fit`), the audit log page in words (`audit_words`) with each strand revision it
+//!      refers to, authorities, the CLI, demo data.
 //!    - `public`: pages for everyone: home, criteria, accessibility statement.
 //! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader),
+//!    `best_fit_setting` (the authority's best-fit rule in force, and whose it is),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
 //!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
 //!    (field errors, date inputs), `layout` (the page layout context, from plain values).
@@ -29,7 +31,7 @@
 //!    framework records), `store` (evidence files, content-addressed), `mail` (the outbox and its
 //!    worker), `audit` (the append-only log writer).
 //! 6. `domain` (typed values parsed once: email, names, slugs, ids), `framework` (criteria model,
-//!    TOML loading and validation, the best-fit rule; pure), `config`.
+//!    TOML loading and validation, applying a best-fit rule it is given; pure), `config`.
 
 pub mod accounts;
 pub mod admin;
@@ -37,6 +39,7 @@ pub mod app;
 pub mod assessment;
 pub mod audit;
 pub mod auth;
+pub mod best_fit_setting;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -117,6 +117,7 @@ impl Role {
                 ("/home", "Home"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
+                ("/settings/best-fit", "Best-fit rule"),
                 ("/audit", "Audit log"),
             ],
             Role::PlatformOperator => &[
@@ -232,6 +233,10 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "evidence-linked" => "The document is linked to the strand.",
         "evidence-unlinked" => "The document is no longer linked to the strand.",
         "evidence-deleted" => "The document has been deleted from your evidence library.",
+        "best-fit-saved" => {
+            "The best-fit rule has been saved. Every handbook of your authority suggests by it from now on."
+        }
+        "best-fit-unchanged" => "Nothing has changed: the best-fit rule is as it was.",
         _ => return None,
     })
 }
