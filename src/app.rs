@@ -187,6 +187,9 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/audit", admin::audit_log::get_audit),
         get_("/audit.csv", admin::audit_log::get_audit_csv),
         get_("/audit/revisions/{id}", admin::audit_log::get_revision),
+        // The authority's settings: authority administrators
+        get_("/settings/best-fit", admin::best_fit::get_best_fit),
+        post_("/settings/best-fit", admin::best_fit::post_best_fit),
         // Platform operator
         get_("/operator/tenants", admin::tenants::get_tenants),
         post_("/operator/tenants", admin::tenants::post_tenant),

@@ -20,12 +20,14 @@
 //!      reopening.
 //!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks), and the
 //!      authority's closure days (`calendar`).
-//!    - `admin`: people, schools and their import (`school_import`), the audit log page in words
-//!      (`audit_words`) with each strand revision it refers to, authorities, the CLI, demo data.
+//!    - `admin`: people, schools and their import (`school_import`), the authority's best-fit rule
+//!      (`best_fit`), the audit log page in words (`audit_words`) with each strand revision it
+//!      refers to, authorities, the CLI, demo data.
 //!    - `public`: pages for everyone: home, criteria, accessibility statement.
 //! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader, its
 //!    stage, review state, timeline and comments), `closure_days` (the authority's closure days
-//!    and the loader of its working-day calendar),
+//!    and the loader of its working-day calendar), `best_fit_setting` (the authority's best-fit
+//!    rule in force, and whose it is),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
 //!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
 //!    (field errors, date inputs), `layout` (the page layout context, from plain values).
@@ -35,9 +37,9 @@
 //!    framework records), `store` (evidence files, content-addressed), `mail` (the outbox and its
 //!    worker), `audit` (the append-only log writer).
 //! 6. `domain` (typed values parsed once: email, names, slugs, ids), `framework` (criteria model,
-//!    TOML loading and validation, the best-fit rule; pure), `calendar` (working days from the
-//!    shipped bank holidays and an authority's closure days, and the deadline "at least N
-//!    working days before the visit"; pure), `config`.
+//!    TOML loading and validation, applying a best-fit rule it is given; pure), `calendar`
+//!    (working days from the shipped bank holidays and an authority's closure days, and the
+//!    deadline "at least N working days before the visit"; pure), `config`.
 
 pub mod accounts;
 pub mod admin;
@@ -45,6 +47,7 @@ pub mod app;
 pub mod assessment;
 pub mod audit;
 pub mod auth;
+pub mod best_fit_setting;
 pub mod calendar;
 pub mod closure_days;
 pub mod config;

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Rows shown (and downloaded) at most; narrow with the filters to see older events.
@@ -212,6 +213,16 @@ async fn names(
             .all()
             .map(|fw| (fw.key.clone(), fw.name.clone()))
             .collect(),
+        strands: {
+            let mut refs = HashMap::new();
+            for fw in state.catalogue.all() {
+                for (_, strand) in fw.strands() {
+                    refs.entry(strand.key.clone())
+                        .or_insert_with(|| strand.reference());
+                }
+            }
+            refs
+        },
     })
 }
 
@@ -364,7 +375,10 @@ pub async fn get_revision(
         .as_ref()
         .and_then(|fw| fw.strands().find(|(_, s)| s.key == r.strand_key));
     let (label, theme) = match found {
-        Some((t, s)) => (s.label.clone(), format!("{}. {}", t.number, t.title)),
+        Some((t, s)) => (
+            format!("{}: {}", s.reference(), s.title),
+            format!("{}. {}", t.number, t.title),
+        ),
         None => (r.strand_key.clone(), String::new()),
     };
     let level = match (&fw, r.claimed_level.as_deref()) {

@@ -39,6 +39,8 @@ pub struct Names {
     pub cohorts: HashMap<Uuid, String>,
     /// Framework names by key.
     pub frameworks: HashMap<String, String>,
+    /// How people refer to each strand, by its key: "4.5-charter" → "4.5 (charter)".
+    pub strands: HashMap<String, String>,
 }
 
 /// One changed field.
@@ -72,14 +74,18 @@ fn field<'a>(f: &Facts<'a>, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// "strand 1.2": from a strand subject ("<assessment>/<key>") or the event's "strand" field.
-fn strand(f: &Facts) -> String {
+/// "strand 1.2", "strand 4.5 (charter)": from a strand subject ("<assessment>/<key>") or the
+/// event's "strand" field.
+fn strand(f: &Facts, names: &Names) -> String {
     let key = match (f.subject_type, f.subject_id) {
         (Some("strand"), Some(id)) => id.rsplit_once('/').map(|(_, k)| k),
         _ => None,
     }
     .or_else(|| field(f, "strand"));
-    key.map_or_else(|| "a strand".to_string(), |k| format!("strand {k}"))
+    key.map_or_else(
+        || "a strand".to_string(),
+        |k| format!("strand {}", names.strands.get(k).map_or(k, String::as_str)),
+    )
 }
 
 /// The person an event is about: their name today, else the name or email it recorded.
@@ -174,15 +180,15 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
         }
         "closure_day.added" => format!("{who} added {}", closure_day(f)),
         "closure_day.removed" => format!("{who} removed {}", closure_day(f)),
-        "strand.saved" => format!("{who} saved {}", strand(f)),
+        "strand.saved" => format!("{who} saved {}", strand(f, names)),
         "evidence.uploaded" => {
             format!("{who} uploaded {} to the evidence library", document(f))
         }
         "evidence.deleted" => {
             format!("{who} deleted {} from the evidence library", document(f))
         }
-        "evidence.linked" => format!("{who} linked {} to {}", document(f), strand(f)),
-        "strand.commented" => format!("{who} commented on {}", strand(f)),
+        "evidence.linked" => format!("{who} linked {} to {}", document(f), strand(f, names)),
+        "strand.commented" => format!("{who} commented on {}", strand(f, names)),
         "handbook.sent_to_head" => format!(
             "{who} sent the handbook of {} to the head teacher",
             school()
@@ -200,10 +206,19 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
             "{who} set the assessor and visit of the handbook of {}",
             school()
         ),
-        "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f)),
+        "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f, names)),
+        "best_fit_rule.changed" => {
+            if f.after.and_then(|a| a.get("rule")).and_then(Value::as_str)
+                == Some("The platform's default")
+            {
+                format!("{who} chose the platform's default best-fit rule")
+            } else {
+                format!("{who} changed the authority's best-fit rule")
+            }
+        }
         "pupil_data.confirmed_absent" => {
             let what = if f.subject_type == Some("strand") {
-                strand(f)
+                strand(f, names)
             } else {
                 document(f)
             };
@@ -294,6 +309,17 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("actions", "Actions and evidence", Kind::Text),
     ("impact", "Evidence of impact", Kind::Text),
     ("revision", "Texts", Kind::Revision),
+    ("rule", "Best-fit rule", Kind::Plain),
+    (
+        "starts_above",
+        "Strands that start above a level",
+        Kind::Plain,
+    ),
+    (
+        "stops_below",
+        "Strands that stop below a level",
+        Kind::Plain,
+    ),
     ("sha256", "", Kind::Skip),
     ("already_stored", "", Kind::Skip),
     ("assessment", "", Kind::Skip),
@@ -594,6 +620,34 @@ mod tests {
             ..facts("strand.saved")
         };
         assert_eq!(sentence(&strand, &names), "Alex Lead saved strand 1.2");
+        // A strand is named as people see it: the two printed 4.5 are told apart.
+        let charter = Facts {
+            subject_id: Some("6b0e8d5c-7c9f-4a43-9d7e-1f2a3b4c5d6e/4.5-charter"),
+            ..strand
+        };
+        let known = Names {
+            strands: [("4.5-charter".to_string(), "4.5 (charter)".to_string())].into(),
+            ..Names::default()
+        };
+        assert_eq!(
+            sentence(&charter, &known),
+            "Alex Lead saved strand 4.5 (charter)"
+        );
+        let own =
+            json!({"rule": "The authority's own", "silver": "at least 3 of a theme's strands"});
+        let default = json!({"rule": "The platform's default"});
+        let rule = |after| Facts {
+            after: Some(after),
+            ..facts("best_fit_rule.changed")
+        };
+        assert_eq!(
+            sentence(&rule(&own), &names),
+            "Alex Lead changed the authority's best-fit rule"
+        );
+        assert_eq!(
+            sentence(&rule(&default), &names),
+            "Alex Lead chose the platform's default best-fit rule"
+        );
         let invited = json!({"name": "Jane Smith", "role": "head_teacher"});
         let person = Facts {
             subject_type: Some("user"),

@@ -1,8 +1,9 @@
-//! Tenant admin, LA officer and platform operator screens: people, schools, the audit log,
-//! authorities and written mail.
+//! Tenant admin, LA officer and platform operator screens: people, schools, the authority's
+//! best-fit rule, the audit log, authorities and written mail.
 
 pub mod audit_log;
 pub mod audit_words;
+pub mod best_fit;
 pub mod cli;
 pub mod demo;
 pub mod gias;

@@ -116,6 +116,7 @@ impl Role {
                 ("/home", "Home"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
+                ("/settings/best-fit", "Best-fit rule"),
                 ("/audit", "Audit log"),
             ],
             Role::PlatformOperator => &[
@@ -243,6 +244,10 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "reopened" => "The handbook has been reopened for the school, who have been emailed.",
         "evidence-unlinked" => "The document is no longer linked to the strand.",
         "evidence-deleted" => "The document has been deleted from your evidence library.",
+        "best-fit-saved" => {
+            "The best-fit rule has been saved. Every handbook of your authority suggests by it from now on."
+        }
+        "best-fit-unchanged" => "Nothing has changed: the best-fit rule is as it was.",
         _ => return None,
     })
 }

@@ -71,3 +71,40 @@ pub async fn record(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The hashes in a migration's text, in order.
+    fn hashes(sql: &str) -> Vec<&str> {
+        sql.split('\'')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()))
+            .collect()
+    }
+
+    /// The one accepted edit of laqm v1 replaces exactly the old file's hash with the shipped
+    /// file's: were the file edited again, this fails (and start-up would refuse the file for
+    /// every database that recorded it).
+    #[test]
+    fn the_laqm_v1_hash_migration_names_the_shipped_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sql = std::fs::read_to_string(
+            root.join("migrations/20261202150001_laqm_v1_rule_moved_out.sql"),
+        )
+        .unwrap();
+        let fw = crate::framework::load_dir(&root.join("criteria"))
+            .unwrap()
+            .get("laqm", "v1")
+            .unwrap();
+        assert_eq!(
+            hashes(&sql),
+            vec![
+                fw.content_hash.as_str(),
+                "0742e551b75e07abb9a900c02b59f5e499c3fad5cd05848c6882a7aaf71970f5"
+            ]
+        );
+    }
+}

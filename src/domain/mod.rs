@@ -7,7 +7,5 @@ pub mod ids;
 pub mod names;
 
 pub use email::EmailAddress;
-pub use ids::{
-    AssessmentId, ClosureDayId, CohortId, DocumentId, PersonId, SchoolId, SubmissionId,
-};
+pub use ids::{AssessmentId, ClosureDayId, CohortId, DocumentId, PersonId, SchoolId, SubmissionId};
 pub use names::{CohortName, PersonName, TenantSlug};

@@ -7,7 +7,7 @@ use crate::auth::{SchoolStaff, Scoped};
 use crate::domain::DocumentId;
 use crate::error::AppError;
 use crate::forms::Errors;
-use crate::framework::{Framework, Strand};
+use crate::framework::Strand;
 use crate::layout::Layout;
 use crate::store::ContentHash;
 use crate::web::{Path, redirect_with_flash};
@@ -51,18 +51,9 @@ pub struct EvidencePage {
     pub errors: Errors,
 }
 
-/// "Strand 1.1: The School Development Plan references the importance of attendance…"
-pub fn strand_text(fw: &Framework, strand: &Strand) -> String {
-    let first = fw
-        .statements_in_order(strand)
-        .into_iter()
-        .find_map(|(_, t)| t)
-        .unwrap_or("");
-    let mut text: String = first.chars().take(90).collect();
-    if first.chars().count() > 90 {
-        text = format!("{}…", text.trim_end());
-    }
-    format!("Strand {}: {text}", strand.label)
+/// "Strand 1.1: School Development Plan", "Strand 4.5 (charter): The Liverpool Attendance Charter".
+pub fn strand_text(strand: &Strand) -> String {
+    strand.heading()
 }
 
 /// The page of document `e`, with its links and the strands of the open handbook to link it to.
@@ -93,7 +84,7 @@ pub async fn evidence_page(
                 fw.strands()
                     .enumerate()
                     .find(|(_, (_, s))| s.key == key)
-                    .map(|(i, (_, s))| (i, strand_text(fw, s)))
+                    .map(|(i, (_, s))| (i, strand_text(s)))
             });
             let (order, strand) = place.unwrap_or((usize::MAX, format!("Strand {key}")));
             (
@@ -129,7 +120,7 @@ pub async fn evidence_page(
                             })
                             .map(|s| StrandChoice {
                                 key: s.key.clone(),
-                                text: strand_text(&h.fw, s),
+                                text: strand_text(s),
                             })
                             .collect(),
                     })

@@ -1,7 +1,7 @@
 //! Reading and validating `criteria/<framework>/<version>.toml`. Every problem is reported as one
 //! line naming the file, so a broken file stops the server with a message an operator can act on.
 
-use super::{BestFitRule, CpdSession, Framework, Guidance, Level, Theme};
+use super::{CpdSession, Framework, Guidance, Level, Theme};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,7 +28,6 @@ impl std::error::Error for LoadError {}
 struct RawFile {
     framework: RawHeader,
     levels: Vec<Level>,
-    best_fit: BestFitRule,
     #[serde(default)]
     guidance: Vec<Guidance>,
     #[serde(default)]
@@ -64,7 +63,6 @@ pub fn parse_framework(
         short_name: raw.framework.short_name,
         summary: raw.framework.summary,
         levels: raw.levels,
-        best_fit: raw.best_fit,
         guidance: raw.guidance,
         cpd: raw.cpd,
         themes: raw.themes,
@@ -142,41 +140,6 @@ fn validate(fw: &Framework, expected_key: &str, expected_version: &str) -> Resul
             .join(", ")
     };
 
-    non_empty(&fw.best_fit.summary, || "best_fit.summary".into())?;
-    let mut ruled = HashSet::new();
-    for rule in &fw.best_fit.rules {
-        if !level_keys.contains(rule.level.as_str()) {
-            return Err(format!(
-                "best-fit rule names unknown level \"{}\" (known levels: {})",
-                rule.level,
-                known_levels()
-            ));
-        }
-        if !ruled.insert(rule.level.as_str()) {
-            return Err(format!(
-                "best-fit rule for level \"{}\" is given twice",
-                rule.level
-            ));
-        }
-        for (name, share) in [
-            ("strand_share", rule.strand_share),
-            ("theme_share", rule.theme_share),
-        ] {
-            if !(share > 0.0 && share <= 1.0) {
-                return Err(format!(
-                    "best-fit rule for level \"{}\": {name} must be more than 0 and at most 1, not {share}",
-                    rule.level
-                ));
-            }
-        }
-    }
-    if let Some(missing) = fw.levels.iter().find(|l| !ruled.contains(l.key.as_str())) {
-        return Err(format!(
-            "best-fit rules give no rule for level \"{}\"",
-            missing.key
-        ));
-    }
-
     let mut guidance_keys = HashSet::new();
     for g in &fw.guidance {
         non_empty(&g.key, || "a guidance key".into())?;
@@ -217,6 +180,12 @@ fn validate(fw: &Framework, expected_key: &str, expected_version: &str) -> Resul
             non_empty(&strand.label, || {
                 format!("the label of strand \"{}\"", strand.key)
             })?;
+            non_empty(&strand.title, || {
+                format!("the title of strand \"{}\"", strand.key)
+            })?;
+            if let Some(q) = &strand.qualifier {
+                non_empty(q, || format!("the qualifier of strand \"{}\"", strand.key))?;
+            }
             if let Some(other) = strand_keys.insert(strand.key.as_str(), n) {
                 return Err(format!(
                     "duplicate strand key \"{}\" (in theme {other} and theme {n})",
@@ -237,6 +206,49 @@ fn validate(fw: &Framework, expected_key: &str, expected_version: &str) -> Resul
                 non_empty(text, || {
                     format!("the {level} statement of strand \"{}\"", strand.key)
                 })?;
+            }
+        }
+    }
+
+    // Strands the handbook prints with the same number are told apart by their qualifiers, so a
+    // person never sees two strands called the same; a qualifier on a number of its own would
+    // only add noise.
+    let mut by_label: BTreeMap<&str, Vec<&super::Strand>> = BTreeMap::new();
+    for (_, strand) in fw.strands() {
+        by_label
+            .entry(strand.label.as_str())
+            .or_default()
+            .push(strand);
+    }
+    for (label, strands) in &by_label {
+        match strands.as_slice() {
+            [one] => {
+                if one.qualifier.is_some() {
+                    return Err(format!(
+                        "strand \"{}\" has a qualifier, but no other strand is labelled \"{label}\"",
+                        one.key
+                    ));
+                }
+            }
+            many => {
+                let mut seen = HashSet::new();
+                for s in many {
+                    let Some(q) = s.qualifier.as_deref() else {
+                        return Err(format!(
+                            "strands {} are all labelled \"{label}\": give each a qualifier to tell them apart (strand \"{}\" has none)",
+                            many.iter()
+                                .map(|s| format!("\"{}\"", s.key))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            s.key
+                        ));
+                    };
+                    if !seen.insert(q) {
+                        return Err(format!(
+                            "strands labelled \"{label}\" share the qualifier \"{q}\": each needs its own"
+                        ));
+                    }
+                }
             }
         }
     }
@@ -380,17 +392,6 @@ key = "gold"
 name = "Gold"
 letter = "G"
 
-[best_fit]
-summary = "Rule in words."
-[[best_fit.rules]]
-level = "bronze"
-strand_share = 1.0
-theme_share = 1.0
-[[best_fit.rules]]
-level = "gold"
-strand_share = 0.5
-theme_share = 0.5
-
 [[themes]]
 number = 1
 key = "one"
@@ -401,6 +402,7 @@ evidence_sources = ["Minutes"]
 [[themes.strands]]
 key = "1.1"
 label = "1.1"
+title = "A thing"
 [themes.strands.statements]
 bronze = "Does a thing."
 gold = "Does it well."
@@ -408,6 +410,7 @@ gold = "Does it well."
 [[themes.strands]]
 key = "1.2"
 label = "1.2"
+title = "Gold thing"
 [themes.strands.statements]
 gold = "Only gold."
 "#;
@@ -463,12 +466,56 @@ gold = "Only gold."
     }
 
     #[test]
-    fn refuses_best_fit_rule_with_unknown_level() {
-        let p = problem(&VALID.replace("level = \"gold\"", "level = \"silver\""));
+    fn refuses_a_strand_without_a_title() {
+        let p = problem(&VALID.replace("title = \"A thing\"\n", ""));
+        assert!(p.contains("missing field `title`"), "{p}");
+        let p = problem(&VALID.replace("title = \"A thing\"", "title = \" \""));
+        assert_eq!(p, "empty text: the title of strand \"1.1\"");
+    }
+
+    #[test]
+    fn strands_printed_with_the_same_number_need_their_own_qualifiers() {
+        let same = VALID.replace("label = \"1.2\"", "label = \"1.1\"");
         assert_eq!(
-            p,
-            "best-fit rule names unknown level \"silver\" (known levels: bronze, gold)"
+            problem(&same),
+            "strands \"1.1\", \"1.2\" are all labelled \"1.1\": give each a qualifier to tell them apart (strand \"1.1\" has none)"
         );
+        let one = same.replace(
+            "title = \"A thing\"",
+            "title = \"A thing\"\nqualifier = \"thing\"",
+        );
+        assert!(problem(&one).contains("(strand \"1.2\" has none)"));
+        let twice = one.replace(
+            "title = \"Gold thing\"",
+            "title = \"Gold thing\"\nqualifier = \"thing\"",
+        );
+        assert_eq!(
+            problem(&twice),
+            "strands labelled \"1.1\" share the qualifier \"thing\": each needs its own"
+        );
+        let apart = one.replace(
+            "title = \"Gold thing\"",
+            "title = \"Gold thing\"\nqualifier = \"gold\"",
+        );
+        let fw = parse(&apart).unwrap();
+        let refs: Vec<String> = fw.strands().map(|(_, s)| s.reference()).collect();
+        assert_eq!(refs, vec!["1.1 (thing)", "1.1 (gold)"]);
+        // A number of its own needs no qualifier.
+        let lonely = VALID.replace(
+            "title = \"A thing\"",
+            "title = \"A thing\"\nqualifier = \"x\"",
+        );
+        assert_eq!(
+            problem(&lonely),
+            "strand \"1.1\" has a qualifier, but no other strand is labelled \"1.1\""
+        );
+    }
+
+    #[test]
+    fn a_best_fit_rule_in_a_framework_file_is_refused() {
+        // The rule is the authority's setting, not the handbook's: a file may not carry one.
+        let p = problem(&format!("{VALID}\n[best_fit]\nsummary = \"Rule.\"\n"));
+        assert!(p.contains("unknown field `best_fit`"), "{p}");
     }
 
     #[test]
@@ -540,6 +587,17 @@ gold = "Only gold."
         assert_eq!(levels("5.6"), vec!["bronze"]);
         assert_eq!(strand("4.5-community").label, "4.5");
         assert_eq!(strand("4.5-charter").label, "4.5");
+        // The platform's labels tell the two apart, and every strand has a title.
+        assert_eq!(strand("4.5-community").reference(), "4.5 (community)");
+        assert_eq!(
+            strand("4.5-charter").heading(),
+            "Strand 4.5 (charter): The Liverpool Attendance Charter"
+        );
+        assert_eq!(
+            strand("1.1").heading(),
+            "Strand 1.1: School Development Plan"
+        );
+        assert!(fw.strands().all(|(_, s)| !s.title.trim().is_empty()));
         assert!(
             strand("4.5-charter").statements["bronze"].contains("Liverpool Attendance Charter")
         );

@@ -1,11 +1,20 @@
 //! Criteria frameworks: the model, loading from versioned TOML files, validation, and the best-fit
-//! rule each file declares. Pure: no web, no SQL. The database records which versions have been
-//! loaded (see `db::frameworks`), this module only reads and checks files.
+//! rule that suggests a level from a school's claims. Pure: no web, no SQL. The database records
+//! which versions have been loaded (see `db::frameworks`) and each authority's best-fit rule (see
+//! `best_fit_setting`); this module only reads and checks files and applies a rule it is given.
+//!
+//! A framework file holds the handbook's words and the platform's labels (strand titles and
+//! qualifiers, keys), never the best-fit rule: the handbook gives no thresholds, so the rule is
+//! the authority's choice, with the platform's default (`BestFitRule::platform_default`) until it
+//! makes one.
 
 mod best_fit;
 mod load;
 
-pub use best_fit::{BestFit, LevelFit, ThemeFit, best_fit};
+pub use best_fit::{
+    BestFit, BestFitRule, LevelFit, LevelRule, Part, RuleProblem, Share, StartsAbove, StopsBelow,
+    ThemeFit, best_fit,
+};
 pub use load::{Catalogue, LoadError, load_dir, parse_framework};
 
 use serde::Deserialize;
@@ -21,7 +30,6 @@ pub struct Framework {
     pub summary: String,
     /// Levels, lowest first (Bronze, Silver, Gold for LAQM).
     pub levels: Vec<Level>,
-    pub best_fit: BestFitRule,
     pub guidance: Vec<Guidance>,
     pub cpd: Vec<CpdSession>,
     pub themes: Vec<Theme>,
@@ -37,24 +45,6 @@ pub struct Level {
     pub key: String,
     pub name: String,
     pub letter: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BestFitRule {
-    /// The rule in words, shown to schools next to the suggestion.
-    pub summary: String,
-    pub rules: Vec<LevelRule>,
-}
-
-/// What it takes to fit one level. Shares are fractions of the strands (or themes) that are
-/// judged at that level; the count needed is the share rounded up.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LevelRule {
-    pub level: String,
-    pub strand_share: f64,
-    pub theme_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,9 +82,31 @@ pub struct Strand {
     pub key: String,
     /// The number as printed in the handbook ("4.5" twice).
     pub label: String,
+    /// The platform's short name of what the strand is about (not the handbook's words).
+    pub title: String,
+    /// The platform's word telling apart strands the handbook prints with the same number
+    /// ("community" and "charter" for the two 4.5s); `None` for a strand whose number is its own.
+    #[serde(default)]
+    pub qualifier: Option<String>,
     /// Statement text by level key. A strand need not have every level (Gold-only 2.6).
     #[serde(default)]
     pub statements: BTreeMap<String, String>,
+}
+
+impl Strand {
+    /// How a person refers to the strand: its printed number, with the qualifier where the
+    /// handbook prints the number twice ("1.1", "4.5 (charter)").
+    pub fn reference(&self) -> String {
+        match &self.qualifier {
+            Some(q) => format!("{} ({q})", self.label),
+            None => self.label.clone(),
+        }
+    }
+
+    /// The strand as a heading or link: "Strand 4.5 (charter): The Liverpool Attendance Charter".
+    pub fn heading(&self) -> String {
+        format!("Strand {}: {}", self.reference(), self.title)
+    }
 }
 
 /// A guidance paragraph or list, for templates: the TOML body separates paragraphs with blank
@@ -137,6 +149,10 @@ impl Framework {
 
     pub fn level(&self, key: &str) -> Option<&Level> {
         self.levels.iter().find(|l| l.key == key)
+    }
+
+    pub fn strand(&self, key: &str) -> Option<&Strand> {
+        self.strands().map(|(_, s)| s).find(|s| s.key == key)
     }
 
     pub fn strands(&self) -> impl Iterator<Item = (&Theme, &Strand)> {

@@ -6,6 +6,7 @@
 use super::pdf::{self, Block, Para};
 use super::{AssessmentRow, claims, entries, zip};
 use crate::auth::{Roles, SchoolStaff, Scoped};
+use crate::best_fit_setting;
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework;
@@ -82,7 +83,8 @@ pub async fn build<R: Roles>(
     let h = id.load(s).await?;
     let entries = entries(&mut s.tx, s.tenant, id).await?;
     let files = linked_files(&mut s.tx, s.tenant, id).await?;
-    let fit = framework::best_fit(&h.fw, &claims(&entries));
+    let rule = best_fit_setting::in_force(&mut s.tx, s.tenant, &h.fw).await?;
+    let fit = framework::best_fit(&h.fw, &rule.rule, &claims(&entries));
     let level_name = |key: Option<&str>| {
         key.and_then(|k| h.fw.level(k))
             .map_or_else(|| "None".to_string(), |l| l.name.clone())
@@ -113,7 +115,9 @@ pub async fn build<R: Roles>(
                     .map(|s| {
                         let e = entries.get(&s.key);
                         DocStrand {
-                            label: s.label.clone(),
+                            // The number with the platform's title, told apart where the
+                            // handbook prints a number twice: "4.5 (charter): The …".
+                            label: format!("{}: {}", s.reference(), s.title),
                             statements: h
                                 .fw
                                 .statements_in_order(s)
@@ -133,7 +137,8 @@ pub async fn build<R: Roles>(
         framework: format!("{} ({})", h.fw.name, h.fw.version),
         generated: chrono::Utc::now().format("%d/%m/%Y").to_string(),
         overall: fit_name(fit.overall.as_deref()),
-        overall_reason: fit.reason,
+        // Whose rule suggested it, in the same paragraph as the suggestion.
+        overall_reason: format!("{} {}", fit.reason, rule.attribution()),
         themes,
         a: h.a,
     };

@@ -14,6 +14,7 @@ pub use crate::assessment::{AssessmentRow, Handbook};
 
 use crate::assessment::{self, Stage, review};
 use crate::auth::{Role, SchoolStaff, Scoped};
+use crate::best_fit_setting;
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework::{self, Framework, Theme};
@@ -109,7 +110,8 @@ pub struct NoHandbookPage {
 
 pub struct StrandRow {
     pub key: String,
-    pub label: String,
+    /// "Strand 4.5 (charter): The Liverpool Attendance Charter".
+    pub heading: String,
     pub claimed: String,
     pub written: bool,
     pub evidence: i64,
@@ -132,7 +134,7 @@ fn strand_rows(
             let e = entries.get(&s.key);
             StrandRow {
                 key: s.key.clone(),
-                label: s.label.clone(),
+                heading: s.heading(),
                 claimed: e
                     .and_then(|e| e.claimed_level.as_deref())
                     .and_then(|l| fw.level(l))
@@ -164,7 +166,10 @@ pub struct OverviewPage {
     themes: Vec<ThemeView>,
     overall: String,
     overall_reason: String,
-    best_fit_rule: String,
+    /// The rule in words, sentence by sentence.
+    best_fit_rule: Vec<String>,
+    /// Whose rule it is and since when.
+    rule_source: String,
     review: ReviewPanel,
 }
 
@@ -229,7 +234,8 @@ pub async fn get_overview(
     let evidence = evidence_counts(&mut s.tx, s.tenant, id).await?;
     let comments = review::comment_counts(&mut s.tx, s.tenant, id).await?;
     let review = review_panel(&mut s, id).await?;
-    let fit = framework::best_fit(&h.fw, &claims(&entries));
+    let rule = best_fit_setting::in_force(&mut s.tx, s.tenant, &h.fw).await?;
+    let fit = framework::best_fit(&h.fw, &rule.rule, &claims(&entries));
     let themes =
         h.fw.themes
             .iter()
@@ -252,7 +258,8 @@ pub async fn get_overview(
         fw_name: format!("{} ({})", h.fw.name, h.fw.version),
         overall: level_name(&h.fw, fit.overall.as_deref()),
         overall_reason: fit.reason,
-        best_fit_rule: h.fw.best_fit.summary.clone(),
+        best_fit_rule: rule.rule.explain(&h.fw),
+        rule_source: rule.attribution(),
         themes,
         a: h.a,
         review,

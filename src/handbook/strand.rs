@@ -53,7 +53,10 @@ pub struct StrandPage {
     theme_number: u32,
     theme_title: String,
     key: String,
+    /// The printed number, told apart where it is printed twice: "4.5 (charter)".
     label: String,
+    /// The platform's short title of the strand.
+    title: String,
     statements: Vec<Statement>,
     prompts: Vec<String>,
     sources: Vec<String>,
@@ -100,7 +103,7 @@ async fn strand_page(
     let all: Vec<&Strand> = h.fw.strands().map(|(_, s)| s).collect();
     let neighbour = |i: Option<usize>| {
         i.and_then(|i| all.get(i))
-            .map(|s| (s.key.clone(), s.label.clone()))
+            .map(|s| (s.key.clone(), s.heading()))
     };
     let linked = sqlx::query_as(
         "SELECT e.id, e.title, e.file_name FROM evidence_link l JOIN evidence e ON e.tenant_id = l.tenant_id AND e.id = l.evidence_id
@@ -140,7 +143,8 @@ async fn strand_page(
         theme_number: theme.number,
         theme_title: theme.title.clone(),
         key: strand.key.clone(),
-        label: strand.label.clone(),
+        label: strand.reference(),
+        title: strand.title.clone(),
         statements: h
             .fw
             .statements_in_order(strand)

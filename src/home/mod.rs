@@ -119,7 +119,7 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
             ],
         ),
         Role::TenantAdmin => (
-            "You manage the schools and user accounts of your authority.",
+            "You manage the schools, user accounts and settings of your authority.",
             vec![
                 link(
                     "/schools",
@@ -130,6 +130,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "/people",
                     "People",
                     "Invite people, change roles, deactivate accounts.",
+                ),
+                link(
+                    "/settings/best-fit",
+                    "Best-fit rule",
+                    "How many strands and themes each level needs for the level suggested to schools: your authority's rule, or the platform's default.",
                 ),
                 link(
                     "/audit",

@@ -3,7 +3,7 @@
 
 use crate::auth::Ctx;
 use crate::error::AppError;
-use crate::framework::{Block, Framework};
+use crate::framework::{BestFitRule, Block, Framework};
 use crate::layout::Layout;
 use crate::state::AppState;
 use crate::web::Path;
@@ -45,6 +45,11 @@ pub async fn get_frameworks(State(state): State<AppState>, ctx: Ctx) -> Framewor
 pub struct FrameworkPage {
     layout: Layout,
     fw: Arc<Framework>,
+    /// The platform's default best-fit rule in words: the handbook gives none, and each
+    /// authority may set its own.
+    default_rule: Vec<String>,
+    /// Strands told apart by a qualifier: "4.5 (community) and 4.5 (charter)", or empty.
+    qualified: String,
 }
 
 pub async fn get_framework(
@@ -58,6 +63,15 @@ pub async fn get_framework(
         .ok_or(AppError::NotFound)?;
     Ok(FrameworkPage {
         layout: ctx.layout("/frameworks"),
+        default_rule: BestFitRule::platform_default(&fw).explain(&fw),
+        qualified: {
+            let refs: Vec<String> = fw
+                .strands()
+                .filter(|(_, s)| s.qualifier.is_some())
+                .map(|(_, s)| s.reference())
+                .collect();
+            refs.join(" and ")
+        },
         fw,
     })
 }

@@ -7,6 +7,7 @@ use super::{link, move_stage};
 use crate::assessment::review::{self, WHEN, record_step};
 use crate::assessment::{Handbook, Stage};
 use crate::auth::{Assessors, HeadTeachers, Scoped};
+use crate::best_fit_setting;
 use crate::domain::{AssessmentId, SubmissionId};
 use crate::error::AppError;
 use crate::framework;
@@ -76,7 +77,8 @@ async fn snapshot(s: &mut Scoped<HeadTeachers>, h: &Handbook) -> Result<Snapshot
     .bind(id)
     .fetch_all(&mut *s.tx)
     .await?;
-    let fit = framework::best_fit(&h.fw, &handbook::claims(&entries));
+    let rule = best_fit_setting::in_force(&mut s.tx, s.tenant, &h.fw).await?;
+    let fit = framework::best_fit(&h.fw, &rule.rule, &handbook::claims(&entries));
     let themes =
         h.fw.themes
             .iter()
@@ -117,7 +119,7 @@ async fn snapshot(s: &mut Scoped<HeadTeachers>, h: &Handbook) -> Result<Snapshot
         cohort: h.a.cohort_name.clone(),
         framework: format!("{} ({})", h.fw.name, h.fw.version),
         overall: level_name(&h.fw, fit.overall.as_deref()),
-        overall_reason: fit.reason,
+        overall_reason: format!("{} {}", fit.reason, rule.attribution()),
         themes,
     })
 }

@@ -48,7 +48,7 @@ async fn each_role_signs_in_and_lands_on_its_own_home() {
         (
             Role::TenantAdmin,
             "Authority administrator home",
-            &["/schools", "/people", "/audit"][..],
+            &["/schools", "/people", "/settings/best-fit", "/audit"][..],
             "/operator/tenants",
         ),
         (

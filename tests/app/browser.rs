@@ -199,6 +199,7 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
                 "/people/invite",
                 "/schools",
                 "/schools/import",
+                "/settings/best-fit",
                 "/audit",
             ],
         ),
@@ -256,6 +257,22 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
                 browser.submit("form[action^='/schools/import']", &[]).await;
                 assert!(browser.text().await.contains("Select a CSV file"));
                 check(&browser, &base, None, "import with errors", &mut failures).await;
+                browser.goto(&format!("{base}/settings/best-fit")).await;
+                browser
+                    .submit(
+                        "form[action='/settings/best-fit']",
+                        &[("#strands-2", "most"), ("#themes-3", "")],
+                    )
+                    .await;
+                assert!(browser.text().await.contains("Enter the themes Gold needs"));
+                check(
+                    &browser,
+                    &base,
+                    None,
+                    "best-fit rule with errors",
+                    &mut failures,
+                )
+                .await;
             }
             Role::PlatformOperator => {
                 browser.goto(&format!("{base}/operator/tenants")).await;

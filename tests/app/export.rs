@@ -121,6 +121,7 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
     let html = String::from_utf8(html).unwrap();
     assert!(html.contains("Plan reviewed by governors."));
     assert!(html.contains("Suggested best fit overall"));
+    assert!(html.contains("Suggested by the platform&#39;s default rule"));
 
     assert!(listing.contains("handbook.pdf"));
 
@@ -150,6 +151,12 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
     let text = read.raw.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(text.contains("Plan reviewed by governors."), "{text}");
     assert!(text.contains("Key theme 6: Quality of provision"));
+    // Whose best-fit rule it is, and the two strands printed 4.5 told apart.
+    assert!(
+        text.contains("Suggested by the platform's default rule"),
+        "{text}"
+    );
+    assert!(text.contains("Strand 4.5 (charter): The Liverpool Attendance Charter"));
     let statement = fw.strands().next().unwrap().1.statements["bronze"]
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -425,3 +425,66 @@ async fn another_school_and_another_tenant_cannot_reach_the_handbook() {
     assert_eq!(none, 0);
     let _ = (w.tenant, w.other_school);
 }
+
+/// Each strand is shown with the platform's short title, and the two strands the handbook prints
+/// as 4.5 are told apart wherever a person sees them: theme, strand, evidence and criteria pages.
+#[tokio::test]
+async fn strands_show_their_titles_and_the_two_printed_4_5_apart() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut lead = app.signed_in(&w.lead).await;
+    let community = "Strand 4.5 (community): Out in the local community";
+    let charter = "Strand 4.5 (charter): The Liverpool Attendance Charter";
+
+    let theme = lead
+        .get(&format!("/assessments/{}/themes/4", w.assessment))
+        .await;
+    assert!(theme.body.contains(community) && theme.body.contains(charter));
+    assert!(theme.body.contains("Strand 4.1: Transition"));
+
+    let page = lead.get(&strand(&w, "4.5-charter")).await;
+    assert!(
+        page.body
+            .contains(&format!("<h1 class=\"govuk-heading-l\">{charter}</h1>"))
+    );
+    assert!(page.body.contains("Bronze 4.5 (charter)"));
+    // Previous and next name the neighbours the same way.
+    assert!(page.body.contains(community));
+    assert!(
+        page.body
+            .contains("Strand 4.6: Support and challenge for parents")
+    );
+
+    let done = crate::evidence::upload(
+        &mut lead,
+        "charter.pdf",
+        crate::evidence::PDF,
+        "Charter photo",
+        &[],
+    )
+    .await;
+    let id = crate::evidence::uploaded_id(&done);
+    let details = lead.get(&format!("/evidence/{id}")).await;
+    assert!(
+        details
+            .body
+            .contains(&format!("<option value=\"4.5-charter\">{charter}</option>"))
+    );
+    assert!(details.body.contains(&format!(
+        "<option value=\"4.5-community\">{community}</option>"
+    )));
+    let linked = lead
+        .post(
+            &format!("/evidence/{id}/links"),
+            &[("strand", "4.5-charter")],
+        )
+        .await;
+    assert_eq!(linked.status, 303);
+    let details = lead.get(&format!("/evidence/{id}")).await;
+    assert!(details.body.contains(&format!(">{charter}</a>")));
+    assert!(details.body.contains(&format!(" from {charter}</span>")));
+
+    let criteria = lead.get("/frameworks/laqm/v1").await;
+    assert!(criteria.body.contains(community) && criteria.body.contains(charter));
+    assert!(criteria.body.contains("are this service"));
+}

@@ -359,6 +359,23 @@ fn cases(w: &World) -> Vec<Case> {
             vec![],
             vec!["lead_a1", "head_a1", "assessor_a", "operator"],
         ),
+        // The authority's best-fit rule: its administrators only (no id: the tenant is theirs).
+        Case::new(
+            "GET",
+            "/settings/best-fit",
+            "/settings/best-fit".into(),
+            Some("admin_a"),
+            vec![],
+            vec!["officer_a", "head_a1", "lead_a1", "assessor_a", "operator"],
+        ),
+        Case::new(
+            "POST",
+            "/settings/best-fit",
+            "/settings/best-fit".into(),
+            Some("admin_a"),
+            vec![],
+            vec!["officer_a", "head_a1", "lead_a1", "assessor_a", "operator"],
+        ),
     ];
     for path in ["/evidence", "/evidence/upload"] {
         cases.push(Case::new(
@@ -824,7 +841,7 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
     let app = spawn_app().await;
     let w = world(&app).await;
     // Give tenant B a row in every table: a session, an invitation (token, outbox, audit), a
-    // saved strand (entry, revision) and a link.
+    // best-fit rule, a saved strand (entry, revision) and a link.
     let mut admin_b = app.signed_in(&w.users["admin_b"]).await;
     admin_b.get("/people/invite").await;
     let invited = admin_b
@@ -838,6 +855,24 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
         )
         .await;
     assert_eq!(invited.status, 303);
+    admin_b.get("/settings/best-fit").await;
+    let rule = admin_b
+        .post(
+            "/settings/best-fit",
+            &[
+                ("version", "0"),
+                ("strands-1", "100%"),
+                ("themes-1", "100%"),
+                ("strands-2", "2"),
+                ("themes-2", "5"),
+                ("strands-3", "75%"),
+                ("themes-3", "5"),
+                ("starts_above", "left_out"),
+                ("stops_below", "meets_at_top"),
+            ],
+        )
+        .await;
+    assert_eq!(rule.status, 303, "{}", rule.body);
     let handbook_b1: Uuid = sqlx::query_scalar("SELECT id FROM assessment WHERE school_id = $1")
         .bind(w.b1)
         .fetch_one(&app.pool)

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod best_fit;
 mod browser;
 mod calendar;
 mod embedded;

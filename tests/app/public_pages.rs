@@ -33,6 +33,24 @@ async fn framework_page_shows_every_statement_prompt_and_source() {
     // The handbook's guidance: the 5-working-day rule and the CPD sessions.
     assert!(html.contains("at least 5 working days before your assessment visit"));
     assert!(html.contains("CPD 2 – Key Themes 3 and 4"));
+    // The best-fit rule is not presented as the handbook's: it is the authority's setting, with
+    // the platform's default explained, rounding included.
+    assert!(html.contains("gives no thresholds"));
+    assert!(html.contains("Until an authority sets its own, the service's default rule applies:"));
+    assert!(html.contains(&html_escape(
+        "Silver: at least 75% of the strands judged in a theme, rounded up to a whole strand (3 of 3,"
+    )));
+    // Every strand shows the platform's title, flagged as the service's label.
+    for (_, strand) in fw.strands() {
+        assert!(
+            html.contains(&html_escape(&strand.heading())),
+            "{}",
+            strand.key
+        );
+    }
+    assert!(html.contains(
+        "tells apart different strands the handbook prints with the same number (4.5 (community) and 4.5 (charter)), are this service's labels, not the handbook's."
+    ));
 }
 
 #[tokio::test]
@@ -132,4 +150,68 @@ async fn a_recorded_version_whose_file_changed_is_refused() {
             .await
             .unwrap();
     assert_eq!(versions, vec!["v1", "v2"]);
+}
+
+/// laqm v1's one accepted edit (the best-fit rule moved out, strand titles in): a database that
+/// recorded the file as it was starts after its migration, and only that exact old file is
+/// accepted so; any other recorded content still stops start-up.
+#[tokio::test]
+async fn a_database_that_recorded_laqm_v1_before_its_one_edit_starts_and_no_other() {
+    const OLD: &str = "0742e551b75e07abb9a900c02b59f5e499c3fad5cd05848c6882a7aaf71970f5";
+    const MIGRATION: i64 = 20261202150001;
+    let app = spawn_app().await;
+    let dir = criteria_dir();
+    let shipped = app
+        .catalogue
+        .get("laqm", "v1")
+        .unwrap()
+        .content_hash
+        .clone();
+    // As a database migrated and started before the edit: the old hash recorded, the
+    // migration not yet applied.
+    let before_the_edit = |hash: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query("UPDATE framework_version SET content_hash = $1 WHERE framework_key = 'laqm' AND version = 'v1'")
+                .bind(hash)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+                .bind(MIGRATION)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    let recorded = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT content_hash FROM framework_version WHERE framework_key = 'laqm' AND version = 'v1'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let catalogue = framework::load_dir(&dir).unwrap();
+
+    // Without the migration, the old record stops start-up, as any changed file does.
+    before_the_edit(OLD).await;
+    let refused = frameworks::record(&app.pool, &catalogue, &dir).await;
+    assert!(matches!(refused, Err(RecordError::Changed { .. })));
+    // Start-up migrates first: the old record becomes the shipped file's, and start-up goes on.
+    aqm::db::migrate(&app.pool).await.unwrap();
+    assert_eq!(recorded().await, shipped);
+    frameworks::record(&app.pool, &catalogue, &dir)
+        .await
+        .unwrap();
+
+    // Any other recorded content is left as it was, and still stops start-up.
+    let other = "1111111111111111111111111111111111111111111111111111111111111111";
+    before_the_edit(other).await;
+    aqm::db::migrate(&app.pool).await.unwrap();
+    assert_eq!(recorded().await, other);
+    let err = frameworks::record(&app.pool, &catalogue, &dir)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RecordError::Changed { .. }), "{err}");
 }
