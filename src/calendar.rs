@@ -240,6 +240,20 @@ impl Calendar {
         Ok(before(day))
     }
 
+    /// The `n`-th working day before `date` (`date` itself does not count): when a reminder
+    /// "n working days before the deadline" is due.
+    pub fn working_days_before(&self, date: NaiveDate, n: u32) -> Result<NaiveDate, NotCovered> {
+        let mut day = date;
+        let mut found = 0;
+        while found < n {
+            day = day.pred_opt().expect("a date after the first chrono knows");
+            if self.is_working_day(day)? {
+                found += 1;
+            }
+        }
+        Ok(day)
+    }
+
     /// How many working days after `deadline` a submission on `submitted` came: the working days
     /// after the deadline up to and including the day of submission. Zero on or before the
     /// deadline.
@@ -268,6 +282,30 @@ mod tests {
 
     fn england() -> Calendar {
         Calendar::new(Division::of_nation("england").unwrap(), [])
+    }
+
+    #[test]
+    fn working_days_before_a_date() {
+        let c = england();
+        // Ten working days before Wednesday 1 April 2026: back over two weekends.
+        assert_eq!(
+            c.working_days_before(date(2026, 4, 1), 10),
+            Ok(date(2026, 3, 18))
+        );
+        // Five before Friday 10 April 2026: Good Friday and Easter Monday do not count.
+        assert_eq!(
+            c.working_days_before(date(2026, 4, 10), 5),
+            Ok(date(2026, 4, 1))
+        );
+        // Before Tuesday 29 December 2026: over Christmas and Boxing Day (moved to the 28th).
+        assert_eq!(
+            c.working_days_before(date(2026, 12, 29), 1),
+            Ok(date(2026, 12, 24))
+        );
+        assert_eq!(
+            c.working_days_before(date(2026, 4, 1), 0),
+            Ok(date(2026, 4, 1))
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::framework::{self, Catalogue};
 use crate::mail::{self, MailWorker};
+use crate::review::reminders::{self, ReminderWorker};
 use crate::state::AppState;
 use crate::store::Store;
 use anyhow::Context;
@@ -15,12 +16,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// How often each process looks for deadline reminders that fall due.
+const REMINDER_EVERY: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
 /// A built application, listening but not yet serving.
 pub struct Application {
     pub state: AppState,
     pub listener: TcpListener,
     pub address: SocketAddr,
     pub mailer: MailWorker,
+    /// Sends the deadline reminders that fall due.
+    pub reminders: ReminderWorker,
 }
 
 /// Loads the criteria of `config` (before any database work, so a broken file is the first thing
@@ -47,6 +53,7 @@ pub async fn build(
         config.base_url = Some(format!("http://{address}"));
     }
     let mailer = mail::start(pool.clone(), &config).await?;
+    let reminders = reminders::start(pool.clone(), config.base_url(), REMINDER_EVERY);
     let store = Store::local(&config.data_dir);
     let state = AppState {
         db: Db::new(pool),
@@ -59,6 +66,7 @@ pub async fn build(
         listener,
         address,
         mailer,
+        reminders,
     })
 }
 
@@ -73,6 +81,7 @@ impl Application {
         let served = app::serve(self.listener, app::build(self.state), shutdown)
             .await
             .context("the web server failed");
+        self.reminders.stop().await;
         self.mailer.stop().await;
         db.close().await;
         served

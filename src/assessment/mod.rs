@@ -5,7 +5,9 @@
 //! - `stage`: where the handbook is in its life and who may change it there (pure).
 //! - `review`: its review state, timeline and strand comments, read by the handbook's pages and
 //!   written by the review workflow.
+//! - `deadline`: the submission deadline from the visit, the notice and the working-day calendar.
 
+pub mod deadline;
 pub mod review;
 pub mod stage;
 

@@ -184,3 +184,29 @@ pub async fn comment_counts(
     .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// How late the latest submission was, in working days, if it was late.
+pub async fn late_by(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: AssessmentId,
+) -> Result<Option<i32>, sqlx::Error> {
+    let late: Option<Option<i32>> = sqlx::query_scalar(
+        "SELECT late_by FROM submission WHERE tenant_id = $1 AND assessment_id = $2
+         ORDER BY submitted_at DESC LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(late.flatten().filter(|n| *n > 0))
+}
+
+/// "Submitted late by 2 working days"
+pub fn late_label(n: i32) -> String {
+    if n == 1 {
+        "Submitted late by 1 working day".to_string()
+    } else {
+        format!("Submitted late by {n} working days")
+    }
+}

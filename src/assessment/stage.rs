@@ -89,6 +89,11 @@ impl Stage {
         matches!(self, Stage::InProgress | Stage::Returned)
     }
 
+    /// Submitted or awarded: its deadline has been met, no reminder is due.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Stage::Submitted | Stage::Awarded)
+    }
+
     /// The head may return it or approve and submit it from here.
     pub fn with_head(self) -> bool {
         self == Stage::WithHead

@@ -233,11 +233,12 @@ fn blocks(doc: &HandbookDoc) -> Vec<Block> {
         b.push(Block::Table(pdf::Table {
             columns: vec![
                 // The print stylesheet's widths (.aqm-export__*), in per cent.
-                column("Strand", 7.0),
-                column("Statements", 33.0),
-                column("Actions and evidence", 26.0),
+                // The strand column holds its title: wide enough for "responsibilities".
+                column("Strand", 13.0),
+                column("Statements", 30.0),
+                column("Actions and evidence", 24.0),
                 column("Level claimed", 9.0),
-                column("Evidence of impact / anticipated evidence", 25.0),
+                column("Evidence of impact / anticipated evidence", 24.0),
             ],
             rows,
         }));

@@ -12,7 +12,7 @@ pub mod zip;
 
 pub use crate::assessment::{AssessmentRow, Handbook};
 
-use crate::assessment::{self, Stage, review};
+use crate::assessment::{self, Stage, deadline, review};
 use crate::auth::{Role, SchoolStaff, Scoped};
 use crate::best_fit_setting;
 use crate::domain::AssessmentId;
@@ -180,6 +180,11 @@ pub struct ReviewPanel {
     pub assessor: Option<String>,
     pub visit: Option<String>,
     pub timeline: Vec<review::TimelineItem>,
+    /// The submission deadline and the working days left, once a visit date exists.
+    pub deadline: String,
+    pub deadline_rule: Option<String>,
+    /// The handbook was submitted after its deadline: "late by N working days".
+    pub late: Option<String>,
     /// The lead may send it to the head now.
     pub can_send: bool,
     /// The head may return it or approve and submit it now.
@@ -193,7 +198,12 @@ async fn review_panel(
 ) -> Result<ReviewPanel, AppError> {
     let st = review::state(&mut s.tx, s.tenant, id).await?;
     let role = s.user.role;
+    let (deadline, _, _) = deadline::load(&mut s.tx, s.tenant, st.visit_at).await?;
+    let late = review::late_by(&mut s.tx, s.tenant, id).await?;
     Ok(ReviewPanel {
+        deadline: deadline.describe(),
+        deadline_rule: deadline.rule(),
+        late: late.map(review::late_label),
         can_send: role == Role::AttendanceLead && st.stage.can_send_to_head(),
         can_decide: role == Role::HeadTeacher && st.stage.with_head(),
         locked: st.stage.locked_reason(role),

@@ -4,7 +4,7 @@
 
 pub mod calendar;
 
-use crate::assessment::Stage;
+use crate::assessment::{Stage, deadline};
 use crate::auth::{Officers, Scoped};
 use crate::domain::{AssessmentId, CohortId, CohortName, SchoolId};
 use crate::error::AppError;
@@ -112,6 +112,10 @@ pub struct Enrolled {
     pub stage: String,
     pub assessor: Option<String>,
     pub visit_at: Option<chrono::NaiveDateTime>,
+    pub late_by: Option<i32>,
+    /// The submission deadline in words, filled in from the calendar.
+    #[sqlx(skip)]
+    pub deadline: String,
 }
 
 impl Enrolled {
@@ -120,6 +124,12 @@ impl Enrolled {
     }
 
     /// "12 January 2027 at 09:30"
+    pub fn late(&self) -> Option<String> {
+        self.late_by
+            .filter(|n| *n > 0)
+            .map(crate::assessment::review::late_label)
+    }
+
     pub fn visit(&self) -> String {
         self.visit_at.map_or_else(
             || "Not arranged".to_string(),
@@ -163,7 +173,9 @@ async fn cohort_page(
             .ok_or(AppError::NotFound)?;
     let enrolled = sqlx::query_as(
         "SELECT a.id AS assessment_id, s.name AS school, s.urn, a.framework_key || ' ' || a.framework_version AS framework, a.status,
-                a.stage, u.name AS assessor, a.visit_at
+                a.stage, u.name AS assessor, a.visit_at,
+                (SELECT sub.late_by FROM submission sub WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id
+                  ORDER BY sub.submitted_at DESC LIMIT 1) AS late_by
          FROM assessment a JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
          LEFT JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.assessor_id
          WHERE a.tenant_id = $1 AND a.cohort_id = $2 ORDER BY s.name",
@@ -172,6 +184,17 @@ async fn cohort_page(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    let mut enrolled: Vec<Enrolled> = enrolled;
+    let cal = crate::calendar::Calendar::of_tenant(&mut *conn, tenant).await?;
+    let today = deadline::uk_today(&mut *conn).await?;
+    let notice = deadline::notice_days(&mut *conn, tenant).await?;
+    for e in &mut enrolled {
+        e.deadline = if e.stage().is_settled() {
+            String::new()
+        } else {
+            deadline::of_visit(&cal, e.visit_at, notice, today).describe()
+        };
+    }
     // Open schools without an open handbook can join.
     let candidates = sqlx::query_as(
         "SELECT s.id, s.name, s.urn FROM school s

@@ -7,6 +7,7 @@
 //! with a reason. Every step is audited and shown on the handbook's timeline.
 
 pub mod notice;
+pub mod reminders;
 pub mod submit;
 pub mod visit;
 

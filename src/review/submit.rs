@@ -4,6 +4,7 @@
 
 use super::notice::{self, Notice, Recipient};
 use super::{link, move_stage};
+use crate::assessment::deadline;
 use crate::assessment::review::{self, WHEN, record_step};
 use crate::assessment::{Handbook, Stage};
 use crate::auth::{Assessors, HeadTeachers, Scoped};
@@ -150,6 +151,7 @@ pub struct SubmitPage {
     cohort: String,
     assessor: Option<String>,
     visit: Option<String>,
+    deadline: String,
     written: usize,
     strands: usize,
     overall: String,
@@ -167,6 +169,7 @@ async fn submit_page(
         ));
     }
     let snap = snapshot(s, &h).await?;
+    let (dl, _, _) = deadline::load(&mut s.tx, s.tenant, st.visit_at).await?;
     let all: Vec<&SnapshotStrand> = snap.themes.iter().flat_map(|t| &t.strands).collect();
     Ok(SubmitPage {
         layout: s.layout("/handbook"),
@@ -175,6 +178,7 @@ async fn submit_page(
         cohort: snap.cohort.clone(),
         assessor: st.assessor.clone(),
         visit: st.visit_label(),
+        deadline: dl.describe(),
         written: all.iter().filter(|x| !x.actions.trim().is_empty()).count(),
         strands: all.len(),
         overall: snap.overall,
@@ -204,19 +208,29 @@ pub async fn post_submit(
     move_stage(&mut s, id, &[Stage::WithHead], Stage::Submitted).await?;
     let snap = snapshot(&mut s, &h).await?;
     let st = review::state(&mut s.tx, s.tenant, id).await?;
+    // A late submission is accepted, and flagged with how late it is.
+    let (dl, cal, today) = deadline::load(&mut s.tx, s.tenant, st.visit_at).await?;
+    let late_by = dl
+        .date()
+        .and_then(|d| cal.working_days_late(d, today).ok())
+        .and_then(|n| i32::try_from(n).ok());
     let submission = SubmissionId(Uuid::new_v4());
     sqlx::query(
-        "INSERT INTO submission (id, tenant_id, assessment_id, submitted_by, visit_at, snapshot)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO submission (id, tenant_id, assessment_id, submitted_by, visit_at, deadline, late_by, snapshot)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(submission)
     .bind(s.tenant)
     .bind(id)
     .bind(s.user.id)
     .bind(st.visit_at)
+    .bind(dl.date())
+    .bind(late_by)
     .bind(sqlx::types::Json(&snap))
     .execute(&mut *s.tx)
     .await?;
+    // No reminder of a deadline that has been met.
+    super::reminders::cancel(&mut s.tx, s.tenant, id).await?;
     record_step(&mut s.tx, s.tenant, id, "submitted", s.user.id, "").await?;
     // The same document the school can print, laid out at this moment: it is what was frozen.
     let (doc, _) = export::build(&mut s, id).await?;
@@ -224,16 +238,26 @@ pub async fn post_submit(
     let visit = st
         .visit_label()
         .unwrap_or_else(|| "not arranged yet".to_string());
+    let mut paragraphs = vec![format!(
+        "{}, head teacher, has approved and submitted the Attendance Quality Mark handbook of {} for your assessment visit ({visit}).",
+        s.user.name, snap.school
+    )];
+    if let (Some(n), Some(d)) = (late_by.filter(|n| *n > 0), dl.date_label()) {
+        paragraphs.push(format!("{}: the deadline was {d}.", review::late_label(n)));
+    }
+    paragraphs.push("The handbook is attached as a PDF. The submitted version, with its evidence documents, is also in the service.".into());
+    let late_subject = if late_by.is_some_and(|n| n > 0) {
+        " (late)"
+    } else {
+        ""
+    };
     let n = Notice {
         name: String::new(),
-        subject: format!("Handbook submitted: {}, cohort {}", snap.school, snap.cohort),
-        paragraphs: vec![
-            format!(
-                "{}, head teacher, has approved and submitted the Attendance Quality Mark handbook of {} for your assessment visit ({visit}).",
-                s.user.name, snap.school
-            ),
-            "The handbook is attached as a PDF. The submitted version, with its evidence documents, is also in the service.".into(),
-        ],
+        subject: format!(
+            "Handbook submitted{late_subject}: {}, cohort {}",
+            snap.school, snap.cohort
+        ),
+        paragraphs,
         link: Some((
             "Read the submitted handbook".into(),
             link(&s, &format!("/submissions/{submission}")),
@@ -248,7 +272,7 @@ pub async fn post_submit(
     let submitted = s
         .event("handbook.submitted")
         .subject("assessment", id)
-        .after(json!({"stage": Stage::Submitted.as_str(), "submission": submission, "assessor": assessor_id}));
+        .after(json!({"stage": Stage::Submitted.as_str(), "submission": submission, "assessor": assessor_id, "late_by_working_days": late_by}));
     s.record(submitted).await?;
     let state = s.state.clone();
     s.commit().await?;
@@ -264,6 +288,8 @@ pub async fn post_submit(
 pub struct SubmissionPage {
     layout: Layout,
     snap: Snapshot,
+    late: Option<String>,
+    deadline: Option<String>,
     submitted_by: String,
     submitted_at: String,
 }
@@ -273,8 +299,14 @@ pub async fn get_submission(
     mut s: Scoped<Assessors>,
     Path(id): Path<SubmissionId>,
 ) -> Result<SubmissionPage, AppError> {
-    let row: (sqlx::types::Json<Snapshot>, String, String) = sqlx::query_as(&format!(
-        "SELECT sub.snapshot, u.name, to_char(sub.submitted_at AT TIME ZONE 'Europe/London', {WHEN})
+    let row: (
+        sqlx::types::Json<Snapshot>,
+        String,
+        String,
+        Option<i32>,
+        Option<chrono::NaiveDate>,
+    ) = sqlx::query_as(&format!(
+        "SELECT sub.snapshot, u.name, to_char(sub.submitted_at AT TIME ZONE 'Europe/London', {WHEN}), sub.late_by, sub.deadline
          FROM submission sub
          JOIN assessment a ON a.tenant_id = sub.tenant_id AND a.id = sub.assessment_id
          JOIN app_user u ON u.tenant_id = sub.tenant_id AND u.id = sub.submitted_by
@@ -291,5 +323,7 @@ pub async fn get_submission(
         snap: row.0.0,
         submitted_by: row.1,
         submitted_at: row.2,
+        late: row.3.filter(|n| *n > 0).map(review::late_label),
+        deadline: row.4.map(|d| d.format("%A %-d %B %Y").to_string()),
     })
 }

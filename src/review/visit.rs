@@ -198,6 +198,9 @@ pub async fn post_visit(
     .execute(&mut *s.tx)
     .await?;
     let after = review::state(&mut s.tx, s.tenant, id).await?;
+    if before.visit_at != Some(visit_at) && !after.stage.is_settled() {
+        super::reminders::schedule(&mut s.tx, s.tenant, id, after.visit_at).await?;
+    }
     let assessor_changed = before.assessor_id != Some(assessor.id);
     let visit_changed = before.visit_at != Some(visit_at);
     if assessor_changed {
@@ -297,6 +300,8 @@ pub async fn post_reopen(
     }
     move_stage(&mut s, id, &[Stage::Submitted], Stage::Returned).await?;
     record_step(&mut s.tx, s.tenant, id, "reopened", s.user.id, &reason).await?;
+    let visit_at = review::state(&mut s.tx, s.tenant, id).await?.visit_at;
+    super::reminders::schedule(&mut s.tx, s.tenant, id, visit_at).await?;
     let v = &page.v;
     let mut people =
         notice::school_staff(&mut s.tx, s.tenant, v.school_id, "attendance_lead").await?;

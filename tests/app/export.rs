@@ -156,7 +156,10 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
         text.contains("Suggested by the platform's default rule"),
         "{text}"
     );
-    assert!(text.contains("Strand 4.5 (charter): The Liverpool Attendance Charter"));
+    assert!(
+        text.contains("4.5 (charter): The Liverpool Attendance Charter"),
+        "{text}"
+    );
     let statement = fw.strands().next().unwrap().1.statements["bronze"]
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -168,7 +171,7 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
     // Strand 1.1's row: its first lines side by side, the level claimed among them.
     let row = read.page_texts[1]
         .lines()
-        .find(|l| l.trim_start().starts_with("1.1 "))
+        .find(|l| l.trim_start().starts_with("1.1: "))
         .expect("the row of strand 1.1");
     assert!(
         row.contains("Plan reviewed by governors.") && row.contains("Gold"),
@@ -600,7 +603,7 @@ async fn the_pdf_of_a_seven_strand_handbook_is_the_evidence_tables_theme_by_them
     assert!(
         flowing.contains(
             "Strand Statements Actions and evidence Level claimed \
-             Evidence of impact / anticipated evidence 1.1 Bronze:"
+             Evidence of impact / anticipated evidence 1.1: School Development Plan Bronze:"
         ),
         "the header row, then strand 1.1: {flowing}"
     );

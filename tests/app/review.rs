@@ -32,12 +32,22 @@ async fn assessor(app: &TestApp, w: &World) -> TestUser {
         .await
 }
 
-/// The officer's form: assessor and visit, for the handbook of `w.school`.
+/// A date `days` from today (UK), for a visit.
+fn in_days(days: i64) -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive() + chrono::Duration::days(days)
+}
+
+/// "12 March 2027 at 09:30", as the pages write a visit.
+fn visit_words(d: chrono::NaiveDate) -> String {
+    format!("{} at 09:30", d.format("%-d %B %Y"))
+}
+
+/// The officer's form: assessor and visit on `day`, for the handbook of `w.school`.
 async fn set_visit(
     o: &mut Visitor,
     w: &World,
     assessor: &TestUser,
-    day: &str,
+    day: chrono::NaiveDate,
 ) -> crate::helpers::Page {
     let path = format!("/assessments/{}/visit", w.assessment);
     o.get(&path).await;
@@ -45,9 +55,9 @@ async fn set_visit(
         &path,
         &[
             ("assessor", &assessor.id.to_string()),
-            ("visit-day", day),
-            ("visit-month", "3"),
-            ("visit-year", "2031"),
+            ("visit-day", &day.format("%-d").to_string()),
+            ("visit-month", &day.format("%-m").to_string()),
+            ("visit-year", &day.format("%Y").to_string()),
             ("time", "09:30"),
         ],
     )
@@ -79,19 +89,18 @@ async fn a_handbook_goes_from_lead_to_head_and_back_then_to_the_assessor() {
     assert!(bad.body.contains("Choose the assessor who will visit"));
     assert!(bad.body.contains("The visit date must be a real date"));
     assert!(bad.body.contains("Enter the start time like 09:30"));
-    let set = set_visit(&mut o, &w, &assessor, "12").await;
+    let visit = in_days(40);
+    let set = set_visit(&mut o, &w, &assessor, visit).await;
     assert_eq!(set.status, 303, "{}", set.body);
     let cohort = o.get(set.location.as_deref().unwrap()).await;
-    assert!(
-        cohort.body.contains("12 March 2031 at 09:30"),
-        "{}",
-        cohort.body
-    );
+    assert!(cohort.body.contains(&visit_words(visit)), "{}", cohort.body);
+    assert!(cohort.body.contains("Deadline: "), "{}", cohort.body);
+    assert!(cohort.body.contains("working days left"));
     assert!(cohort.body.contains("assessor@example.org") || cohort.body.contains("In progress"));
     assert_eq!(mails_to(&app, "lead@example.org").await.len(), 1);
     assert_eq!(mails_to(&app, "head@example.org").await.len(), 1);
     // Saving the same again emails no one.
-    set_visit(&mut o, &w, &assessor, "12").await;
+    set_visit(&mut o, &w, &assessor, visit).await;
     assert_eq!(mails_to(&app, "lead@example.org").await.len(), 1);
 
     // The lead writes and sends the handbook to the head.
@@ -111,6 +120,9 @@ async fn a_handbook_goes_from_lead_to_head_and_back_then_to_the_assessor() {
     assert_eq!(saved.status, 303);
     let page = lead.get(&overview).await;
     assert!(page.body.contains("Send to the head teacher"));
+    // The deadline is on the school's page from the moment a visit exists.
+    assert!(page.body.contains("Submission deadline"));
+    assert!(page.body.contains("working days left"), "{}", page.body);
     // Only the lead sends, only the head submits.
     let mut head = app.signed_in(&w.head).await;
     head.get(&overview).await;
@@ -375,4 +387,150 @@ async fn a_head_cannot_submit_before_an_assessor_is_assigned() {
             .status,
         409
     );
+}
+
+#[tokio::test]
+async fn each_reminder_is_written_once_however_many_workers_run_and_restart() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let assessor = assessor(&app, &w).await;
+    let mut o = app.signed_in(&w.officer).await;
+    assert_eq!(
+        set_visit(&mut o, &w, &assessor, in_days(40)).await.status,
+        303
+    );
+    let scheduled: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM reminder WHERE assessment_id = $1 AND done_at IS NULL ORDER BY due_on",
+    )
+    .bind(w.assessment)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(scheduled, ["ten_days", "five_days", "deadline_day"]);
+    // Moving the visit replaces the reminders still to come.
+    assert_eq!(
+        set_visit(&mut o, &w, &assessor, in_days(45)).await.status,
+        303
+    );
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM reminder WHERE done_at IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 3);
+    // Their days arrive: two workers at once, then a restarted one.
+    sqlx::query("UPDATE reminder SET due_on = (now() AT TIME ZONE 'Europe/London')::date")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let base = app.address.clone();
+    let (a, b) = tokio::join!(
+        aqm::review::reminders::send_due(&app.pool, &base, 50),
+        aqm::review::reminders::send_due(&app.pool, &base, 50),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let again = aqm::review::reminders::send_due(&app.pool, &base, 50)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    // The app's own worker may have run too: still each once.
+    let emails: Vec<(String,)> = sqlx::query_as(
+        "SELECT to_address FROM outbox WHERE subject LIKE 'Reminder:%' ORDER BY to_address",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        emails.len(),
+        6,
+        "3 reminders to the lead and the head: {emails:?}"
+    );
+    assert!(a + b <= 3);
+    let done: i64 = sqlx::query_scalar("SELECT count(*) FROM reminder WHERE outcome = 'sent'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(done, 3);
+}
+
+#[tokio::test]
+async fn submission_cancels_the_reminders_and_a_late_one_is_flagged() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let assessor = assessor(&app, &w).await;
+    let mut o = app.signed_in(&w.officer).await;
+    // A visit two days away: the deadline has passed already.
+    let visit = in_days(2);
+    assert_eq!(set_visit(&mut o, &w, &assessor, visit).await.status, 303);
+    let overview = format!("/assessments/{}", w.assessment);
+    let mut lead = app.signed_in(&w.lead).await;
+    let page = lead.get(&overview).await;
+    assert!(
+        page.body.contains("working days ago") || page.body.contains("working day ago"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        lead.post(&format!("{overview}/send-to-head"), &[])
+            .await
+            .status,
+        303
+    );
+    let mut head = app.signed_in(&w.head).await;
+    head.get(&format!("{overview}/submit")).await;
+    assert_eq!(
+        head.post(&format!("{overview}/submit"), &[]).await.status,
+        303
+    );
+    // Late by the working days from the deadline to today, as the calendar counts them.
+    let cal =
+        aqm::calendar::Calendar::new(aqm::calendar::Division::of_nation("england").unwrap(), []);
+    let today: chrono::NaiveDate =
+        sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Europe/London')::date")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let deadline = cal.deadline(visit, 5).unwrap();
+    let expected = cal.working_days_late(deadline, today).unwrap();
+    assert!(expected >= 1);
+    let stored: Option<i32> = sqlx::query_scalar("SELECT late_by FROM submission")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(expected as i32));
+    let flag = if expected == 1 {
+        "Submitted late by 1 working day".to_string()
+    } else {
+        format!("Submitted late by {expected} working days")
+    };
+    // Flagged to the officer on the cohort page, and to the assessor in the email and the page.
+    let cohort: uuid::Uuid = sqlx::query_scalar("SELECT cohort_id FROM assessment WHERE id = $1")
+        .bind(w.assessment)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        o.get(&format!("/cohorts/{cohort}"))
+            .await
+            .body
+            .contains(&flag)
+    );
+    let mail = mails_to(&app, "assessor@example.org").await;
+    assert!(mail[0].0.contains("(late)"));
+    assert!(mail[0].1.contains(&flag));
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM submission")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = app
+        .signed_in(&assessor)
+        .await
+        .get(&format!("/submissions/{id}"))
+        .await;
+    assert!(page.body.contains(&flag));
+    // No reminder is left to send for a handbook that has been submitted.
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM reminder WHERE done_at IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
 }
