@@ -99,6 +99,11 @@ async fn a_handbook_goes_from_lead_to_head_and_back_then_to_the_assessor() {
     assert!(cohort.body.contains("assessor@example.org") || cohort.body.contains("In progress"));
     assert_eq!(mails_to(&app, "lead@example.org").await.len(), 1);
     assert_eq!(mails_to(&app, "head@example.org").await.len(), 1);
+    // The assessor's home lists the school with its visit and deadline.
+    let home = app.signed_in(&assessor).await.get("/home").await;
+    assert!(home.body.contains("Schools assigned to you"));
+    assert!(home.body.contains("Riverside Primary"));
+    assert!(home.body.contains("working days left"), "{}", home.body);
     // Saving the same again emails no one.
     set_visit(&mut o, &w, &assessor, visit).await;
     assert_eq!(mails_to(&app, "lead@example.org").await.len(), 1);
