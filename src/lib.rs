@@ -38,6 +38,7 @@ pub mod assessment;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -131,7 +131,7 @@ async fn build(
             .collect();
     let doc = HandbookDoc {
         framework: format!("{} ({})", h.fw.name, h.fw.version),
-        generated: chrono::Utc::now().format("%d/%m/%Y").to_string(),
+        generated: crate::dates::uk_today(&mut s.tx).await?,
         overall: fit_name(fit.overall.as_deref()),
         overall_reason: fit.reason,
         themes,
