@@ -255,6 +255,7 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             &[
                 ("version", "0"),
                 ("actions", "Head's text about first day calls."),
+                ("level", "bronze"),
             ],
         )
         .await;
@@ -265,6 +266,7 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             &[
                 ("version", "0"),
                 ("actions", "Lead's text about home visits."),
+                ("level", "silver"),
             ],
         )
         .await;
@@ -280,6 +282,21 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             .contains("Head&#39;s text about first day calls.")
     );
     assert!(second.body.contains("Lead&#39;s text about home visits."));
+    // Both versions show their level claimed.
+    assert!(
+        second
+            .body
+            .contains(r#"<p class="govuk-body" id="their-level">Bronze</p>"#),
+        "{}",
+        second.body
+    );
+    assert!(
+        second
+            .body
+            .contains(r#"<p class="govuk-body" id="your-level">Silver</p>"#),
+        "{}",
+        second.body
+    );
     // Stored: the head's; kept: both attempts.
     let stored: String =
         sqlx::query_scalar("SELECT actions FROM strand_entry WHERE strand_key = '3.1'")
