@@ -607,6 +607,55 @@ async fn the_handbook_autosaves_keeps_unsent_text_and_passes_accessibility_check
             .unwrap();
     assert_eq!(stored, " Unsent words.");
 
+    // The save status stays in sight while typing in any of the fields, on a phone too, and does
+    // not cover the field being typed in.
+    for width in [PHONE, DESKTOP] {
+        browser.set_size(width, 844).await;
+        browser.goto(&format!("{base}{strand}")).await;
+        // Typing in the first text, moving to the level with the Tab key, typing in the last text.
+        for (field, keys) in [
+            ("#actions", " More."),
+            ("#actions", "\u{E004}"),
+            ("#impact", " More."),
+        ] {
+            browser.type_into(field, keys).await;
+            let seen = browser
+                .eval(
+                    "const status = document.getElementById('save-status');
+                     const s = status.getBoundingClientRect();
+                     const f = document.activeElement.getBoundingClientRect();
+                     const over = document.elementFromPoint(s.left + 2, s.top + s.height / 2);
+                     return {
+                       focused: document.activeElement.id,
+                       text: status.textContent,
+                       inView: s.top >= 0 && s.bottom <= window.innerHeight && s.height > 0,
+                       onTop: status.contains(over),
+                       fieldShows: f.bottom > 0 && f.top < s.top
+                     };",
+                    json!([]),
+                )
+                .await;
+            let focused = seen["focused"].as_str().unwrap();
+            let expected = if keys == "\u{E004}" {
+                "level"
+            } else {
+                &field[1..]
+            };
+            assert!(focused.starts_with(expected), "{seen}");
+            assert_ne!(seen["text"], "", "{focused} at {width}px: {seen}");
+            for fact in ["inView", "onTop", "fieldShows"] {
+                assert_eq!(seen[fact], true, "{focused} at {width}px: {fact} {seen}");
+            }
+        }
+        browser
+            .wait_for(
+                "return document.getElementById('save-status').textContent.startsWith('Saved');",
+                "autosave after typing",
+            )
+            .await;
+    }
+    browser.set_size(DESKTOP, 900).await;
+
     // Error states: pupil data, and a stale version.
     browser.goto(&format!("{base}{strand}")).await;
     browser
