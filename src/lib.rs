@@ -30,7 +30,8 @@
 //!    rule in force, and whose it is),
 //!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
 //!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
-//!    (field errors, date inputs), `layout` (the page layout context, from plain values).
+//!    (field errors, date inputs), `layout` (the page layout context, from plain values), `dates`
+//!    (the one style of dates and times shown to people, UK time).
 //! 4. `auth`: roles, the signed-in person, sessions, CSRF, sign-in, links, and the `Scoped<R>`
 //!    extractor (role check, tenant transaction, page context); `error`: the one `AppError`.
 //! 5. `state` (what every request can reach), `db` (pools, migrations, the embedded cluster,
@@ -51,6 +52,7 @@ pub mod best_fit_setting;
 pub mod calendar;
 pub mod closure_days;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod domain;
 pub mod error;

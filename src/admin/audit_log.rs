@@ -4,6 +4,7 @@
 
 use super::audit_words::{self as words, Change, Facts, Names};
 use crate::auth::{Officers, Scoped};
+use crate::dates::uk_time_sql;
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::state::AppState;
@@ -116,7 +117,7 @@ async fn entries(
     tenant: Uuid,
     f: &Filter,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "WITH ev AS (
              SELECT e.*,
                     CASE WHEN e.subject_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
@@ -129,7 +130,7 @@ async fn entries(
              LIMIT $4
          )
          SELECT to_char(e.occurred_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD HH24:MI:SS') AS occurred_at,
-                to_char(e.occurred_at AT TIME ZONE 'Europe/London', 'FMDD FMMonth YYYY \"at\" HH24:MI') AS occurred_in_words,
+                ", uk_time_sql!("e.occurred_at"), " AS occurred_in_words,
                 to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS occurred_iso,
                 coalesce(u.name || ' (' || e.actor_email || ')', e.actor_email, 'system') AS actor,
                 u.name AS actor_name,
@@ -160,8 +161,8 @@ async fn entries(
          LEFT JOIN assessment sa ON e.subject_type = 'assessment' AND sa.tenant_id = e.tenant_id AND sa.id = e.subject_uuid
          LEFT JOIN cohort ac ON ac.tenant_id = sa.tenant_id AND ac.id = sa.cohort_id
          LEFT JOIN tenant st ON e.subject_type = 'tenant' AND st.id = e.tenant_id AND st.id = e.subject_uuid
-         ORDER BY e.id DESC",
-    )
+         ORDER BY e.id DESC"
+    ))
     .bind(tenant)
     .bind(f.school())
     .bind(f.person())
@@ -344,9 +345,9 @@ pub async fn get_revision(
     Path(id): Path<i64>,
 ) -> Result<RevisionPage, AppError> {
     let tenant = s.tenant;
-    let r: Revision = sqlx::query_as(
+    let r: Revision = sqlx::query_as(concat!(
         "SELECT r.strand_key, r.actions, r.impact, r.claimed_level, r.outcome,
-                to_char(r.saved_at AT TIME ZONE 'Europe/London', 'FMDD FMMonth YYYY \"at\" HH24:MI') AS saved_at,
+                ", uk_time_sql!("r.saved_at"), " AS saved_at,
                 coalesce(u.name, 'Someone') AS saved_by,
                 a.school_id, s.name AS school, c.name AS cohort, a.framework_key, a.framework_version,
                 (SELECT max(p.id) FROM strand_revision p
@@ -360,8 +361,8 @@ pub async fn get_revision(
          JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
          JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
          LEFT JOIN app_user u ON u.tenant_id = r.tenant_id AND u.id = r.saved_by
-         WHERE r.tenant_id = $1 AND r.id = $2",
-    )
+         WHERE r.tenant_id = $1 AND r.id = $2"
+    ))
     .bind(tenant)
     .bind(id)
     .fetch_optional(&mut *s.tx)

@@ -468,7 +468,7 @@ fn value(v: &Value, kind: Kind, names: &Names) -> String {
         ),
         Kind::Date => text
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .map_or_else(|| plain(v), |d| d.format("%-d %B %Y").to_string()),
+            .map_or_else(|| plain(v), crate::dates::date),
         Kind::Bytes => v.as_u64().map_or_else(|| plain(v), size),
         Kind::Findings => {
             let count = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);

@@ -1,6 +1,7 @@
 //! The platform operator's list of mail written to files (when no SMTP server is configured).
 
 use crate::auth::Operator;
+use crate::dates;
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::mail::{self, WrittenMail};
@@ -13,7 +14,8 @@ pub struct MailPage {
     layout: Layout,
     smtp: bool,
     folder: String,
-    mails: Vec<WrittenMail>,
+    /// Each file with when it was written, in words.
+    mails: Vec<(WrittenMail, String)>,
 }
 
 pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
@@ -23,6 +25,10 @@ pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
     let mails = tokio::task::spawn_blocking(move || mail::written_mail(&data_dir))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    let moments: Vec<_> = mails.iter().map(|m| m.modified).collect();
+    let mut conn = state.db.app_pool().acquire().await?;
+    let written = dates::uk_times(&mut conn, &moments).await?;
+    let mails = mails.into_iter().zip(written).collect();
     Ok(MailPage {
         layout: op.layout("/operator/mail"),
         smtp: state.config.smtp_url.is_some(),

@@ -19,6 +19,7 @@ pub use upload::FORM_OVERHEAD;
 
 use crate::audit;
 use crate::auth::{Roles, SchoolStaff, Scoped};
+use crate::dates::{self, uk_time_sql};
 use crate::domain::DocumentId;
 use crate::error::AppError;
 use chrono::NaiveDate;
@@ -53,10 +54,7 @@ impl EvidenceRow {
 }
 
 fn show_date(d: Option<NaiveDate>) -> String {
-    d.map_or_else(
-        || "Not given".to_string(),
-        |d| d.format("%-d %B %Y").to_string(),
-    )
+    d.map_or_else(|| "Not given".to_string(), dates::date)
 }
 
 impl DocumentId {
@@ -64,13 +62,14 @@ impl DocumentId {
     /// a deleted one.
     pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<EvidenceRow, AppError> {
         let school = s.school()?;
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "SELECT e.id, e.title, e.evidence_date, e.description, e.file_name, e.content_type, e.size_bytes, e.sha256,
-                    u.name AS uploaded_by,
-                    to_char(e.uploaded_at AT TIME ZONE 'Europe/London', 'FMDD FMMonth YYYY \"at\" HH24:MI') AS uploaded_at
+                    u.name AS uploaded_by, ",
+            uk_time_sql!("e.uploaded_at"),
+            " AS uploaded_at
              FROM evidence e LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.uploaded_by
-             WHERE e.tenant_id = $1 AND e.id = $2 AND e.school_id = $3 AND e.deleted_at IS NULL",
-        )
+             WHERE e.tenant_id = $1 AND e.id = $2 AND e.school_id = $3 AND e.deleted_at IS NULL"
+        ))
         .bind(s.tenant)
         .bind(self)
         .bind(school)

@@ -135,7 +135,7 @@ pub async fn build<R: Roles>(
             .collect();
     let doc = HandbookDoc {
         framework: format!("{} ({})", h.fw.name, h.fw.version),
-        generated: chrono::Utc::now().format("%d/%m/%Y").to_string(),
+        generated: crate::dates::uk_today(&mut s.tx).await?,
         overall: fit_name(fit.overall.as_deref()),
         // Whose rule suggested it, in the same paragraph as the suggestion.
         overall_reason: format!("{} {}", fit.reason, rule.attribution()),

@@ -15,6 +15,7 @@ pub use crate::assessment::{AssessmentRow, Handbook};
 use crate::assessment::{self, Stage, deadline, review};
 use crate::auth::{Role, SchoolStaff, Scoped};
 use crate::best_fit_setting;
+use crate::dates::uk_time_sql;
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework::{self, Framework, Theme};
@@ -41,10 +42,12 @@ pub struct Entry {
     pub saved_by: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "SELECT e.strand_key, e.actions, e.impact, e.claimed_level, e.version,
-        to_char(e.updated_at AT TIME ZONE 'Europe/London', 'DD/MM/YYYY \"at\" HH24:MI') AS saved_at,
-        u.name AS saved_by
-     FROM strand_entry e LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.updated_by";
+const ENTRY_COLUMNS: &str = concat!(
+    "SELECT e.strand_key, e.actions, e.impact, e.claimed_level, e.version, ",
+    uk_time_sql!("e.updated_at"),
+    " AS saved_at, u.name AS saved_by
+     FROM strand_entry e LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.updated_by"
+);
 
 pub async fn entries(
     conn: &mut PgConnection,

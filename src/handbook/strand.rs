@@ -30,12 +30,15 @@ pub struct Statement {
     pub text: Option<String>,
 }
 
+/// A refused save: the other person's saved version, and the level this person chose (this
+/// person's texts stay in the form).
 pub struct Conflict {
     pub actions: String,
     pub impact: String,
     pub level: String,
     pub saved_by: String,
     pub saved_at: String,
+    pub your_level: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -442,6 +445,7 @@ pub async fn post_strand(
                 impact: theirs.impact,
                 saved_by: theirs.saved_by.unwrap_or_else(|| "someone".into()),
                 saved_at: theirs.saved_at,
+                your_level: level_name(&h.fw, Some(form.level.as_str())),
             });
             // The form holds the person's own text, ready to save over theirs on purpose.
             page.actions = form.actions;

@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(
             due_dates(&cal, date(2027, 1, 5))[..2],
             [
-                ("ten_days", date(2026, 12, 18)),
+                ("ten_days", date(2026, 12, 17)),
                 ("five_days", date(2026, 12, 24)),
             ]
         );

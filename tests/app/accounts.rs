@@ -554,7 +554,8 @@ async fn invitation_mail_is_written_and_listed_for_the_operator() {
             .body
             .contains("An authority already uses this short name")
     );
-    // The worker writes the invitation as an .eml file; the operator's page lists it.
+    // The worker writes the invitation as an .eml file; the operator's page lists it, with when
+    // it was written in UK time.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let page = op.get("/operator/mail").await;
@@ -563,6 +564,21 @@ async fn invitation_mail_is_written_and_listed_for_the_operator() {
                 page.body
                     .contains("You are invited to the Attendance Quality Mark service")
             );
+            let file = std::fs::read_dir(app.data_dir.join("mail"))
+                .unwrap()
+                .flatten()
+                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .unwrap();
+            let summer = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_814_694_300);
+            std::fs::File::options()
+                .write(true)
+                .open(file.path())
+                .unwrap()
+                .set_modified(summer)
+                .unwrap();
+            let page = op.get("/operator/mail").await;
+            // 2027-07-04 09:45 UTC is 10:45 in the UK (summer time).
+            assert!(page.body.contains("4 July 2027 at 10:45"), "{}", page.body);
             break;
         }
         assert!(

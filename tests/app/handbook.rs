@@ -196,6 +196,50 @@ async fn the_lead_completes_a_strand_and_the_best_fit_follows_the_claims() {
     assert_eq!(events, 3);
 }
 
+/// Times read "2 December 2026 at 12:52", in UK time whether or not clocks have gone forward;
+/// dates "2 December 2026".
+#[tokio::test]
+async fn times_and_dates_are_shown_in_words_in_uk_time() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut lead = app.signed_in(&w.lead).await;
+    lead.get(&strand(&w, "1.1")).await;
+    let saved = lead
+        .post(
+            &strand(&w, "1.1"),
+            &[("version", "0"), ("actions", "Termly reports.")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    for (stored, shown) in [
+        ("2026-12-02 12:52:00+00", "2 December 2026 at 12:52"),
+        ("2027-07-01 11:05:00+00", "1 July 2027 at 12:05"),
+    ] {
+        sqlx::query("UPDATE strand_entry SET updated_at = $1::timestamptz")
+            .bind(stored)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let page = lead.get(&strand(&w, "1.1")).await;
+        let expected = format!("Last saved {shown} by Person lead@example.org");
+        assert!(page.body.contains(&expected), "{expected}: {}", page.body);
+    }
+    let today: String = sqlx::query_scalar(
+        "SELECT to_char(now() AT TIME ZONE 'Europe/London', 'FMDD FMMonth YYYY')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let print = lead
+        .get(&format!("/assessments/{}/print", w.assessment))
+        .await;
+    assert!(
+        print.body.contains(&format!("Produced {today}.")),
+        "{}",
+        print.body
+    );
+}
+
 #[tokio::test]
 async fn a_stale_save_is_refused_and_both_texts_survive() {
     let app = spawn_app().await;
@@ -211,6 +255,7 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             &[
                 ("version", "0"),
                 ("actions", "Head's text about first day calls."),
+                ("level", "bronze"),
             ],
         )
         .await;
@@ -221,6 +266,7 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             &[
                 ("version", "0"),
                 ("actions", "Lead's text about home visits."),
+                ("level", "silver"),
             ],
         )
         .await;
@@ -236,6 +282,21 @@ async fn a_stale_save_is_refused_and_both_texts_survive() {
             .contains("Head&#39;s text about first day calls.")
     );
     assert!(second.body.contains("Lead&#39;s text about home visits."));
+    // Both versions show their level claimed.
+    assert!(
+        second
+            .body
+            .contains(r#"<p class="govuk-body" id="their-level">Bronze</p>"#),
+        "{}",
+        second.body
+    );
+    assert!(
+        second
+            .body
+            .contains(r#"<p class="govuk-body" id="your-level">Silver</p>"#),
+        "{}",
+        second.body
+    );
     // Stored: the head's; kept: both attempts.
     let stored: String =
         sqlx::query_scalar("SELECT actions FROM strand_entry WHERE strand_key = '3.1'")

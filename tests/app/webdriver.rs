@@ -74,7 +74,9 @@ impl Browser {
                 "binary": CHROMIUM,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--no-first-run", "--window-size=1280,900"]
+                         "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                         // As on a phone, scrollbars take no room from the page.
+                         "--hide-scrollbars"]
             }
         }}});
         let resp: Value = http
