@@ -909,6 +909,14 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
         .await;
     assert_eq!(sent.status, 303);
     submission(&app, w.b, handbook_b1, None, w.users["head_b1"].id).await;
+    sqlx::query(
+        "INSERT INTO reminder (tenant_id, assessment_id, kind, due_on, deadline) VALUES ($1, $2, 'deadline_day', '2027-03-01', '2027-03-01')",
+    )
+    .bind(w.b)
+    .bind(handbook_b1)
+    .execute(&app.pool)
+    .await
+    .unwrap();
 
     let tables: Vec<(String, bool)> = sqlx::query_as(
         "SELECT c.relname::text, c.relrowsecurity
