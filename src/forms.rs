@@ -27,10 +27,17 @@ impl Errors {
     }
 }
 
-/// A local path to return to after sign-in; anything else (another site, "//host") becomes home.
+/// A path of this site to return to after sign-in; anything else becomes home.
+///
+/// Only a path that starts with one `/` and holds nothing but the characters a URL may carry
+/// unescaped (RFC 3986: letters, digits, `-._~`, `!$&'()*+,;=:@`, `/`, `?` and `%`): no control
+/// character (a browser drops a tab or newline and reads `/\t/evil.example` as
+/// `//evil.example`), no backslash (read as `/`), no space, no `#` and nothing beyond ASCII. Such
+/// a value is also always a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> &str {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && n.bytes().all(allowed) => n,
         _ => "/home",
     }
 }
@@ -185,5 +192,25 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/home");
         assert_eq!(safe_next(Some("https://evil.example")), "/home");
         assert_eq!(safe_next(None), "/home");
+        assert_eq!(
+            safe_next(Some("/audit?school=1&person=2")),
+            "/audit?school=1&person=2"
+        );
+        assert_eq!(safe_next(Some("/a%20b")), "/a%20b");
+        for bad in [
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/\\evil.example",
+            "/people\\..",
+            "/ /evil.example",
+            "/caf\u{e9}",
+            "/\u{0}",
+            "/x#y",
+            "",
+            "people",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/home", "{bad:?}");
+        }
     }
 }
