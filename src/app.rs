@@ -1,5 +1,5 @@
 //! The one route table (read it top to bottom), the middleware every request passes, and serving
-//! with graceful shutdown.
+//! with graceful shutdown, time limits for slow clients and a cap on connections.
 //!
 //! The table is a list of `Route`s, so the tests can read every path and method it serves (the
 //! isolation test fails when an id-taking route has no cross-tenant case).
@@ -8,13 +8,16 @@ use crate::state::AppState;
 use crate::{admin, auth, error, evidence, handbook, home, programme, public, review};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::routing::{MethodRouter, get};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -27,6 +30,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Pages may load scripts, styles and images from this origin only; no inline script or style,
 /// and no framing by other sites.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Strict-Transport-Security, sent when the public address is https.
+const HSTS: &str = "max-age=31536000";
 
 /// How long a request may take before it is answered 408.
 const REQUEST_TIME: Duration = Duration::from_secs(30);
@@ -203,6 +209,7 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
 }
 
 pub fn build(state: AppState) -> Router {
+    let state_is_https = state.secure();
     let static_files = ServeDir::new(&state.config.static_dir);
     let mut pages = Router::new();
     for r in routes(state.config.upload_limit()) {
@@ -228,8 +235,17 @@ pub fn build(state: AppState) -> Router {
         .fallback(error::not_found)
         .with_state(state);
 
+    // On https, browsers are told to use nothing else for a year (not for subdomains, which may
+    // be other services of the same authority).
+    let hsts = state_is_https.then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        )
+    });
     routes.layer(
         ServiceBuilder::new()
+            .option_layer(hsts)
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 let id = req
@@ -268,18 +284,195 @@ async fn get_healthz(State(state): State<AppState>) -> (StatusCode, &'static str
     }
 }
 
+/// How long a client may take, and how many may be connected at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// From the moment a request is awaited (a new connection, or the previous answer sent on
+    /// a kept-alive one) to the end of its headers.
+    pub header_read: Duration,
+    /// A connection on which no byte has moved either way for this long is closed (a request
+    /// body that stopped arriving, a kept-alive connection nobody uses).
+    pub idle: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            header_read: Duration::from_secs(20),
+            idle: Duration::from_secs(60),
+            max_connections: 512,
+        }
+    }
+}
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
+///
+/// A loop over hyper rather than `axum::serve`, for what axum does not expose: a time limit on
+/// request headers (hyper's, which also ends a kept-alive connection that sends no new request),
+/// an idle limit on every connection (no byte moved either way: a request body that stopped
+/// arriving, an answer nobody reads), and a cap on connections served at once (further ones wait
+/// in the listen queue until one ends). Handlers still see `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            activity: activity.clone(),
+        });
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            router.clone().oneshot(req)
+        });
+        let connection = graceful.watch(http.serve_connection(io, service));
+        let idle = limits.idle;
+        tokio::spawn(async move {
+            tokio::select! {
+                served = connection => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                }
+                () = activity.idle_for(idle) => {
+                    tracing::debug!(%peer, "closing an idle connection");
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// When a connection last moved a byte, in milliseconds since it was accepted.
+struct Activity {
+    since: tokio::time::Instant,
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            since: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    /// Completes once nothing has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+            let deadline = self.since + last + limit;
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A connection that notes every byte read or written in its `Activity`.
+struct Watched {
+    inner: tokio::net::TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl tokio::io::AsyncRead for Watched {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Watched {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -27,6 +27,8 @@ pub struct Application {
     pub mailer: MailWorker,
     /// Sends the deadline reminders that fall due.
     pub reminders: ReminderWorker,
+    /// Time limits and the connection cap of serving; the defaults unless a test changes them.
+    pub limits: app::ServeLimits,
 }
 
 /// Loads the criteria of `config` (before any database work, so a broken file is the first thing
@@ -67,6 +69,7 @@ pub async fn build(
         address,
         mailer,
         reminders,
+        limits: app::ServeLimits::default(),
     })
 }
 
@@ -78,7 +81,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
-        let served = app::serve(self.listener, app::build(self.state), shutdown)
+        let served = app::serve(self.listener, app::build(self.state), self.limits, shutdown)
             .await
             .context("the web server failed");
         self.reminders.stop().await;

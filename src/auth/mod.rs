@@ -22,7 +22,7 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -355,6 +355,30 @@ async fn peek_multipart(req: Request, boundary: &str) -> (Request, Option<String
     (Request::from_parts(parts, body), found)
 }
 
+/// How long the start of a request body read here (a form, the first part of an upload) may
+/// take to arrive: a client trickling a byte at a time is not waited for.
+const BODY_READ_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Debug, PartialEq, Eq)]
+enum BodyProblem {
+    TooLarge,
+    TooSlow,
+}
+
+/// A whole urlencoded body, up to `limit` bytes, arrived within `time`.
+async fn read_form(
+    body: Body,
+    limit: usize,
+    time: std::time::Duration,
+) -> Result<axum::body::Bytes, BodyProblem> {
+    match tokio::time::timeout(time, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // A body that broke off is as unreadable as one that is too large.
+        Ok(Err(_)) => Err(BodyProblem::TooLarge),
+        Err(_) => Err(BodyProblem::TooSlow),
+    }
+}
+
 /// Finds the session, guards state-changing requests against CSRF, and hands the person and the
 /// token to handlers.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -402,16 +426,23 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         let sent = match (header_token, boundary) {
             (Some(t), _) => Some(t),
             (None, Some(boundary)) => {
-                let (r, t) = peek_multipart(req, &boundary).await;
-                req = r;
-                t
+                match tokio::time::timeout(BODY_READ_TIME, peek_multipart(req, &boundary)).await {
+                    Ok((r, t)) => {
+                        req = r;
+                        t
+                    }
+                    Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+                }
             }
             (None, None) if is_form => {
                 // Read the form to find the token, then hand the same bytes on to the handler.
                 let (parts, body) = req.into_parts();
-                let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+                let bytes = match read_form(body, FORM_LIMIT, BODY_READ_TIME).await {
                     Ok(b) => b,
-                    Err(_) => return AppError::TooLarge.into_response(),
+                    Err(BodyProblem::TooLarge) => return AppError::TooLarge.into_response(),
+                    Err(BodyProblem::TooSlow) => {
+                        return StatusCode::REQUEST_TIMEOUT.into_response();
+                    }
                 };
                 let t = form_urlencoded::parse(&bytes)
                     .find(|(k, _)| k == CSRF_FIELD)
@@ -526,6 +557,31 @@ mod tests {
             HeaderValue::from_static("multipart/form-data; boundary=\"XyZ\""),
         );
         assert_eq!(multipart_boundary(&h).as_deref(), Some("XyZ"));
+    }
+
+    #[tokio::test]
+    async fn a_form_body_that_stops_arriving_is_not_waited_for() {
+        let whole = Body::from("csrf_token=abc&email=a");
+        assert_eq!(
+            read_form(whole, 100, std::time::Duration::from_secs(1)).await,
+            Ok(axum::body::Bytes::from("csrf_token=abc&email=a"))
+        );
+        let first = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from(
+            "csrf_token=abc",
+        ))]);
+        let stalled = Body::from_stream(futures_util::StreamExt::chain(
+            first,
+            futures_util::stream::pending(),
+        ));
+        assert_eq!(
+            read_form(stalled, 100, std::time::Duration::from_millis(50)).await,
+            Err(BodyProblem::TooSlow)
+        );
+        let large = Body::from("x".repeat(101));
+        assert_eq!(
+            read_form(large, 100, std::time::Duration::from_secs(1)).await,
+            Err(BodyProblem::TooLarge)
+        );
     }
 
     #[test]

@@ -160,14 +160,23 @@ pub async fn spawn_app() -> TestApp {
 /// `spawn_app` with settings changed by `configure` (a smaller upload limit, say). The same
 /// start-up as `aqm serve`, over a fresh database.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_serving(configure, aqm::app::ServeLimits::default()).await
+}
+
+/// `spawn_app_with`, serving with `limits` (shorter time limits, a smaller connection cap).
+pub async fn spawn_app_serving(
+    configure: impl FnOnce(&mut Config),
+    limits: aqm::app::ServeLimits,
+) -> TestApp {
     let database = fresh_database().await;
     let pool = db::pool(options(&database)).await.expect("pool");
     let mut config = test_config(&criteria_dir());
     configure(&mut config);
     let catalogue = startup::load_criteria(&config).expect("criteria");
-    let built = startup::build(config, catalogue, pool.clone())
+    let mut built = startup::build(config, catalogue, pool.clone())
         .await
         .expect("the application starts");
+    built.limits = limits;
     let state = built.state.clone();
     let address = format!("http://{}", built.address);
     // Mail goes to .eml files in the test's data folder, as it does without SMTP settings.

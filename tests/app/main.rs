@@ -18,4 +18,5 @@ mod new_user;
 mod public_pages;
 mod review;
 mod schools;
+mod serving;
 mod webdriver;
