@@ -64,15 +64,42 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// Control characters other than tab and line breaks: nobody types them, PostgreSQL cannot store
+/// NUL, and refusing a form for an invisible character would leave people hunting for it. Every
+/// form field and query value has them removed before a handler sees it (the text is otherwise
+/// kept exactly as sent).
+pub fn is_unwanted_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `text` without the control characters of `is_unwanted_control`.
+pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_unwanted_control) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_unwanted_control(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A urlencoded form or query with every name and value passed through `strip_controls`.
+fn cleaned_urlencoded(input: &[u8]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(input) {
+        out.append_pair(&strip_controls(&k), &strip_controls(&v));
+    }
+    out.finish()
+}
+
 /// The query string; one that cannot be read gets the form error page.
 pub struct Query<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = cleaned_urlencoded(parts.uri.query().unwrap_or_default().as_bytes());
+        match serde_urlencoded::from_str(&query) {
+            Ok(v) => Ok(Query(v)),
             Err(e) => {
                 tracing::info!(error = %e, "unreadable query string");
                 Err(AppError::BadRequest)
@@ -88,15 +115,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(Form(v)),
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            tracing::info!("a form posted without the form content type");
+            return Err(AppError::BadRequest);
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
             Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::TooLarge)
+                return Err(AppError::TooLarge);
             }
+            Err(e) => {
+                tracing::info!(error = %e, "unreadable form");
+                return Err(AppError::BadRequest);
+            }
+        };
+        match serde_urlencoded::from_str(&cleaned_urlencoded(&bytes)) {
+            Ok(v) => Ok(Form(v)),
             Err(e) => {
                 tracing::info!(error = %e, "unreadable form");
                 Err(AppError::BadRequest)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_go_and_everything_else_stays() {
+        assert_eq!(strip_controls("abc\0def"), "abcdef");
+        assert_eq!(strip_controls("a\u{1b}[31mb\u{7f}\u{85}"), "a[31mb");
+        assert_eq!(
+            strip_controls("line one\r\nline\ttwo"),
+            "line one\r\nline\ttwo"
+        );
+        assert!(matches!(
+            strip_controls("Ysgol Gymraeg – café"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            cleaned_urlencoded(b"actions=abc%00def&name=A+B&x%00y=1&e=%C3%A9"),
+            "actions=abcdef&name=A+B&xy=1&e=%C3%A9"
+        );
     }
 }

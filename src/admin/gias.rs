@@ -231,10 +231,12 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
         );
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    Ok(match std::str::from_utf8(bytes) {
+    let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
         Err(_) => decode_windows_1252(bytes),
-    })
+    };
+    // Control characters (a NUL in a name, say) go, as from every form: nothing stores them.
+    Ok(crate::web::strip_controls(&text).into_owned())
 }
 
 /// Windows-1252 as the WHATWG encoding standard defines it (every byte maps to a character), so
@@ -432,6 +434,14 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn control_characters_in_the_file_are_dropped() {
+        assert_eq!(
+            decode(b"URN,Name\r\n1,River\0side\x1b\r\n").unwrap(),
+            "URN,Name\r\n1,Riverside\r\n"
+        );
     }
 
     #[test]

@@ -190,7 +190,8 @@ async fn read_text(mut field: Field<'_>) -> Result<String, ReadError> {
         let room = TEXT_FIELD_LIMIT.saturating_sub(bytes.len());
         bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Control characters are dropped as in every other form (see `web::strip_controls`).
+    Ok(crate::web::strip_controls(&String::from_utf8_lossy(&bytes)).into_owned())
 }
 
 /// Pupil data in a text file, read in pieces of whole lines so a large file never becomes one
