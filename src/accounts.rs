@@ -55,7 +55,7 @@ pub async fn add_person(conn: &mut PgConnection, p: &NewPerson<'_>) -> Result<Uu
     let id = Uuid::new_v4();
     let done = sqlx::query(
         "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(p.tenant)
@@ -70,6 +70,59 @@ pub async fn add_person(conn: &mut PgConnection, p: &NewPerson<'_>) -> Result<Uu
         return Err(AddError::EmailTaken);
     }
     Ok(id)
+}
+
+/// What came of an invitation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invited {
+    /// A new account, to be sent its invitation link.
+    New(Uuid),
+    /// The address already has an account in this authority: fine to say so.
+    TakenHere,
+    /// The address has an account in another authority, or is a platform operator's. The
+    /// inviting authority must not learn that, so a stand-in row (id given) shows it an invited
+    /// person like any other; it can never sign in, and the address is sent no link.
+    TakenElsewhere(Uuid),
+}
+
+/// Adds a person invited from a tenant transaction (`conn` sees only `p.tenant`'s rows).
+pub async fn invite_person(
+    conn: &mut PgConnection,
+    p: &NewPerson<'_>,
+) -> Result<Invited, AddError> {
+    match add_person(&mut *conn, p).await {
+        Ok(id) => return Ok(Invited::New(id)),
+        Err(AddError::EmailTaken) => {}
+        Err(e) => return Err(e),
+    }
+    let here: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM app_user WHERE tenant_id = $1 AND email = $2)",
+    )
+    .bind(p.tenant)
+    .bind(p.email.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if here {
+        return Ok(Invited::TakenHere);
+    }
+    let id = Uuid::new_v4();
+    let done = sqlx::query(
+        "INSERT INTO app_user (id, tenant_id, email, name, role, school_id, stand_in)
+         VALUES ($1, $2, $3, $4, $5, $6, true) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(p.tenant)
+    .bind(p.email.as_str())
+    .bind(p.name.as_str())
+    .bind(p.role.as_str())
+    .bind(p.school)
+    .execute(&mut *conn)
+    .await?;
+    // Another invitation of the same address here, at the same moment, made its row first.
+    if done.rows_affected() == 0 {
+        return Ok(Invited::TakenHere);
+    }
+    Ok(Invited::TakenElsewhere(id))
 }
 
 #[cfg(test)]

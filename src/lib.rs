@@ -8,7 +8,7 @@
 //! The house reads top-down; each layer imports only layers below it, never one that imports it
 //! back:
 //! 1. Entry: `startup` (the one start-up, for `aqm serve` and the tests) and `app` (the one route
-//!    table, middleware, serving).
+//!    table, middleware, serving with time limits and a connection cap).
 //! 2. Workflows, each owning its handlers, queries and page structs:
 //!    - `home`: each role's home page, leading to that role's work.
 //!    - `handbook`: the Attendance Lead's handbook: overview with best fit, themes, the strand page
@@ -27,15 +27,18 @@
 //! 3. Shared by the workflows: `assessment` (a school's handbook record and its loader, its
 //!    stage, review state, timeline and comments), `closure_days` (the authority's closure days
 //!    and the loader of its working-day calendar), `best_fit_setting` (the authority's best-fit
-//!    rule in force, and whose it is),
-//!    `accounts` (the one way to add a person), `pupil_data` (the personal-data check), `web`
-//!    (flash redirects; extractors whose rejections are the service's own pages), `forms`
-//!    (field errors, date inputs), `layout` (the page layout context, from plain values), `dates`
-//!    (the one style of dates and times shown to people, UK time).
-//! 4. `auth`: roles, the signed-in person, sessions, CSRF, sign-in, links, and the `Scoped<R>`
-//!    extractor (role check, tenant transaction, page context); `error`: the one `AppError`.
-//! 5. `state` (what every request can reach), `db` (pools, migrations, the embedded cluster,
-//!    framework records), `store` (evidence files, content-addressed), `mail` (the outbox and its
+//!    rule in force, and whose it is), `accounts` (the one way to add a person, and invitations
+//!    with their stand-ins), `pupil_data` (the personal-data check), `web` (flash redirects;
+//!    extractors whose rejections are the service's own pages and whose text arrives without
+//!    control characters), `forms` (field errors, date inputs, the return path after sign-in),
+//!    `layout` (the page layout context, from plain values), `dates` (the one style of dates and
+//!    times shown to people, UK time).
+//! 4. `auth`: roles, the signed-in person, sessions, CSRF, sign-in and its throttling, known
+//!    devices (`device`), links, and the `Scoped<R>` extractor (role check, tenant transaction,
+//!    page context); `error`: the one `AppError`.
+//! 5. `state` (what every request can reach), `db` (the pools of the two roles the web process
+//!    runs as, `aqm_app` and `aqm_system`; migrations, the embedded cluster, framework records),
+//!    `store` (evidence files, content-addressed), `mail` (the outbox and its
 //!    worker), `audit` (the append-only log writer).
 //! 6. `domain` (typed values parsed once: email, names, slugs, ids), `framework` (criteria model,
 //!    TOML loading and validation, applying a best-fit rule it is given; pure), `calendar`

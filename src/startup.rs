@@ -54,11 +54,13 @@ pub async fn build(
     if config.base_url.is_none() && config.bind.port() == 0 {
         config.base_url = Some(format!("http://{address}"));
     }
-    let mailer = mail::start(pool.clone(), &config).await?;
+    let db = Db::new(pool.clone());
+    // The worker sends and records mail as the system role, not as the tables' owner.
+    let mailer = mail::start(db.system().clone(), &config).await?;
     let reminders = reminders::start(pool.clone(), config.base_url(), REMINDER_EVERY);
     let store = Store::local(&config.data_dir);
     let state = AppState {
-        db: Db::new(pool),
+        db,
         catalogue: Arc::new(catalogue),
         store,
         config: Arc::new(config),

@@ -87,6 +87,17 @@ impl Store {
         }
     }
 
+    /// Removes the object of `hash`, if there is one. Only for a file no row names (an upload
+    /// that failed after storing it); kept files are never removed (deletion is soft).
+    pub async fn remove(&self, hash: &ContentHash) -> io::Result<()> {
+        match self {
+            Store::Local(s) => match tokio::fs::remove_file(s.path(hash)).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// A line for the start-up output.
     pub fn description(&self) -> String {
         match self {
@@ -172,6 +183,10 @@ mod tests {
         assert!(store.put(&h, b"minutes").await.unwrap());
         assert!(!store.put(&h, b"minutes").await.unwrap(), "already there");
         assert!(store.exists(&h).await.unwrap());
+        store.remove(&h).await.unwrap();
+        assert!(!store.exists(&h).await.unwrap());
+        store.remove(&h).await.unwrap();
+        assert!(store.put(&h, b"minutes").await.unwrap());
         let path = dir.join("evidence").join(&h.as_str()[..2]).join(h.as_str());
         assert_eq!(std::fs::read(&path).unwrap(), b"minutes");
         // Nothing is left behind in the temporary folder.

@@ -5,7 +5,7 @@
 //! - LA officers: invite and deactivate Attendance Leads, head teachers and assessors;
 //! - head teachers: the Attendance Leads of their own school (hand the role to a colleague).
 
-use crate::accounts::{self, AddError, NewPerson};
+use crate::accounts::{self, AddError, Invited, NewPerson};
 use crate::auth::links::{self, Purpose};
 use crate::auth::{Administrators, CurrentUser, PeopleManagers, Role, Scoped, session};
 use crate::domain::{EmailAddress, PersonId, PersonName, SchoolId};
@@ -261,7 +261,7 @@ pub async fn post_invite(
         )
             .into_response());
     };
-    let added = accounts::add_person(
+    let added = accounts::invite_person(
         &mut s.tx,
         &NewPerson {
             tenant: Some(tenant),
@@ -273,9 +273,11 @@ pub async fn post_invite(
         },
     )
     .await;
-    let id = match added {
-        Ok(id) => id,
-        Err(AddError::EmailTaken) => {
+    let (id, new_account) = match added {
+        Ok(Invited::New(id)) => (id, true),
+        // Elsewhere looks like success here: the same page, list entry and audit event.
+        Ok(Invited::TakenElsewhere(id)) => (id, false),
+        Ok(Invited::TakenHere) | Err(AddError::EmailTaken) => {
             errors.add(
                 "email",
                 "This email address already has an account. Each person has one account",
@@ -301,17 +303,31 @@ pub async fn post_invite(
         (None, Some(t)) => format!("{} for {t}", role.label()),
         (None, None) => role.label().to_string(),
     };
-    links::create_and_send(
-        &mut s.tx,
-        &s.state.config.base_url(),
-        id,
-        Some(tenant),
-        email.as_str(),
-        name.as_str(),
-        Purpose::Invitation,
-        &invited_as,
-    )
-    .await?;
+    if new_account {
+        links::create_and_send(
+            &mut s.tx,
+            &s.state.config.base_url(),
+            id,
+            Some(tenant),
+            email.as_str(),
+            name.as_str(),
+            Purpose::Invitation,
+            &invited_as,
+        )
+        .await?;
+    } else {
+        let inviter = user.tenant_name.clone().unwrap_or_default();
+        links::send_already_registered(
+            &mut s.tx,
+            &s.state.config.base_url(),
+            tenant,
+            email.as_str(),
+            name.as_str(),
+            &invited_as,
+            &inviter,
+        )
+        .await?;
+    }
     let invited = s.event("user.invited").school(school).subject("user", id).after(
         json!({"name": name.as_str(), "email": email.as_str(), "role": role.as_str(), "school_id": school}),
     );

@@ -5,6 +5,7 @@
 //! Handlers take one of the extractors of `scoped` (who may act, in which tenant), or `Ctx` on
 //! pages anyone may see.
 
+pub mod device;
 pub mod links;
 pub mod password;
 pub mod routes;

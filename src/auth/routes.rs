@@ -1,7 +1,8 @@
 //! Sign-in, sign-out, setting a password from an invitation or reset link, and asking for a reset.
 
 use super::{
-    CSRF_COOKIE, Ctx, FLASH_COOKIE, SESSION_COOKIE, cookie, links, parse_cookies, password, session,
+    CSRF_COOKIE, Ctx, FLASH_COOKIE, SESSION_COOKIE, cookie, device, links, parse_cookies, password,
+    session,
 };
 use crate::audit;
 use crate::domain::EmailAddress;
@@ -21,10 +22,16 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-/// Failed sign-ins allowed per account, and per address, within `THROTTLE_MINUTES`.
+/// Failed sign-ins allowed within `THROTTLE_MINUTES`: per account from devices it has not signed
+/// in from; per known device and account; and the number of accounts one address may fail on.
 const ACCOUNT_FAILURES: i64 = 5;
-const ADDRESS_FAILURES: i64 = 20;
+const DEVICE_FAILURES: i64 = 5;
+const ADDRESS_ACCOUNTS: i64 = 20;
 const THROTTLE_MINUTES: i32 = 15;
+/// The first key of the advisory locks that make one throttling decision at a time per account
+/// and per address (the second is a hash of the email or the address).
+const LOCK_ACCOUNT: i32 = 0x5167_0001;
+const LOCK_ADDRESS: i32 = 0x5167_0002;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/sign_in.html")]
@@ -98,28 +105,18 @@ pub async fn post_sign_in(
 
     let pool = state.db.system();
     let address = peer.ip().to_string();
-    let (by_account, by_address): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE address = $2)
-         FROM sign_in_attempt
-         WHERE NOT succeeded AND at > now() - make_interval(mins => $3::int)
-           AND (email = $1 OR address = $2)",
-    )
-    .bind(&email)
-    .bind(&address)
-    .bind(THROTTLE_MINUTES)
-    .fetch_one(pool)
-    .await?;
-    if by_account >= ACCOUNT_FAILURES || by_address >= ADDRESS_FAILURES {
+    let device_tokens = device::tokens(&headers);
+    let Some(attempt) = admit(pool, &email, &address, &device_tokens).await? else {
         let mut errors = Errors::default();
         errors.add(
             "email",
             format!("Too many failed attempts. Wait {THROTTLE_MINUTES} minutes and try again, or reset your password"),
         );
         return Ok((StatusCode::TOO_MANY_REQUESTS, page(errors)).into_response());
-    }
+    };
 
     let account: Option<Account> = sqlx::query_as(
-        "SELECT id, tenant_id, password_hash, active FROM app_user WHERE email = $1",
+        "SELECT id, tenant_id, password_hash, active FROM app_user WHERE email = $1 AND NOT stand_in",
     )
     .bind(&email)
     .fetch_optional(pool)
@@ -133,9 +130,8 @@ pub async fn post_sign_in(
     let ok = password::verify(&form.password, stored).await;
 
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO sign_in_attempt (email, address, succeeded) VALUES ($1, $2, $3)")
-        .bind(&email)
-        .bind(&address)
+    sqlx::query("UPDATE sign_in_attempt SET succeeded = $2 WHERE id = $1")
+        .bind(attempt)
         .bind(ok)
         .execute(&mut *tx)
         .await?;
@@ -151,6 +147,11 @@ pub async fn post_sign_in(
         .address(Some(address)),
     )
     .await?;
+    let secure = state.secure();
+    let device_cookie = match account.as_ref().filter(|_| ok) {
+        Some(a) => Some(device::remember(&mut tx, a.id, &device_tokens, secure).await?),
+        None => None,
+    };
     tx.commit().await?;
 
     let Some(account) = account.filter(|_| ok) else {
@@ -164,15 +165,74 @@ pub async fn post_sign_in(
         session::delete(pool, old).await?;
     }
     let token = session::create(pool, account.id, account.tenant_id).await?;
-    let secure = state.config.base_url().starts_with("https://");
     let mut response = Redirect::to(&next).into_response();
     let h = response.headers_mut();
+    h.extend(device_cookie.map(|c| (header::SET_COOKIE, c)));
     h.append(
         header::SET_COOKIE,
         cookie(SESSION_COOKIE, &token, secure, None),
     );
     h.append(header::SET_COOKIE, cookie(CSRF_COOKIE, "", secure, Some(0)));
     Ok(response)
+}
+
+/// Decides whether this sign-in attempt may be checked and, if so, records it (as pending) in
+/// the same transaction, under a lock per account and per address: concurrent attempts are
+/// counted one after another, so no more than the limits are ever checked. Returns the
+/// attempt's id, or `None` when it is refused.
+///
+/// An attempt from a browser that has signed in to this account before is counted against that
+/// device (5 failures), not against the account: five wrong guesses by someone else lock out only
+/// devices the account has never used. Addresses are limited by how many accounts fail from
+/// them, not by attempts, so one school behind one proxy is not locked out by a few typos.
+async fn admit(
+    pool: &sqlx::PgPool,
+    email: &str,
+    address: &str,
+    device_tokens: &[String],
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // Always the account first, then the address: the same order everywhere, so no deadlock.
+    for (space, key) in [(LOCK_ACCOUNT, email), (LOCK_ADDRESS, address)] {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(space)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let device = device::known_for_email(&mut tx, device_tokens, email).await?;
+    // Failures include attempts still being checked (`succeeded` NULL).
+    let (account_failures, device_failures, address_accounts): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE email = $1 AND NOT trusted),
+                count(*) FILTER (WHERE email = $1 AND trusted AND device = $3),
+                count(DISTINCT email) FILTER (WHERE address = $2 AND NOT trusted)
+         FROM sign_in_attempt
+         WHERE succeeded IS NOT TRUE AND at > now() - make_interval(mins => $4::int)
+           AND (email = $1 OR address = $2)",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(&device)
+    .bind(THROTTLE_MINUTES)
+    .fetch_one(&mut *tx)
+    .await?;
+    // A known device that has failed too often is a stranger again.
+    let trusted = device.is_some() && device_failures < DEVICE_FAILURES;
+    if !trusted && (account_failures >= ACCOUNT_FAILURES || address_accounts >= ADDRESS_ACCOUNTS) {
+        return Ok(None);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sign_in_attempt (email, address, trusted, device) VALUES ($1, $2, $3, $4)
+         RETURNING id",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(trusted)
+    .bind(device.filter(|_| trusted))
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
 }
 
 pub async fn post_sign_out(
@@ -281,6 +341,7 @@ pub async fn post_set_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<SetPasswordForm>,
 ) -> Result<Response, AppError> {
@@ -317,7 +378,21 @@ pub async fn post_set_password(
     )
     .await?
     {
-        Ok(()) => Ok(redirect_with_flash(&state, "/sign-in", "password-set")),
+        Ok(()) => {
+            // The link proved the address is theirs: this browser becomes a known device, so
+            // the person can sign in even while strangers' guesses hold the account's limit.
+            let mut conn = state.db.system().acquire().await?;
+            let known = device::remember(
+                &mut conn,
+                link.user_id,
+                &device::tokens(&headers),
+                state.secure(),
+            )
+            .await?;
+            let mut response = redirect_with_flash(&state, "/sign-in", "password-set");
+            response.headers_mut().append(header::SET_COOKIE, known);
+            Ok(response)
+        }
         Err(problem) => Ok(link_problem(&ctx, problem)),
     }
 }
@@ -366,7 +441,14 @@ pub async fn post_password_reset(
         )
             .into_response());
     };
-    // The same answer whether or not the account exists.
-    links::send_reset(&state, &email, &peer.ip().to_string()).await?;
+    // The same answer, at the same moment, whether or not the account exists: the link is made
+    // and queued after the answer has gone, so its work cannot be timed.
+    let address = peer.ip().to_string();
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = links::send_reset(&background, &email, &address).await {
+            tracing::error!(error = %e, "a password reset link could not be queued");
+        }
+    });
     Ok(redirect_with_flash(&state, "/sign-in", "reset-sent"))
 }

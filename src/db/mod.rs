@@ -30,35 +30,50 @@ pub struct Database {
 
 /// The row-level-security role web requests run as (see the accounts migration).
 pub const APP_ROLE: &str = "aqm_app";
+/// The role of the web process's work outside a tenant (see the security migration).
+pub const SYSTEM_ROLE: &str = "aqm_system";
 
 /// The two ways into the database.
 ///
 /// - `tenant_tx`: a transaction as `aqm_app` with the tenant set, so row-level security shows only
 ///   that tenant's rows. Every request of a signed-in person goes through it.
-/// - `system`: the login role, which row-level security does not restrict. Only for what comes
-///   before a tenant is known or spans tenants: sign-in, sessions, one-time links, the outbox
-///   worker, the platform operator's tools, the CLI.
+/// - `system`: the role `aqm_system`, which row-level security does not restrict but which owns
+///   nothing, is no superuser, and may only add to the audit log. Only for what comes before a
+///   tenant is known or spans tenants: sign-in, sessions, one-time links, the outbox worker, the
+///   platform operator's pages.
+///
+/// Neither is the login role, which owns the tables: that one runs the migrations at start, and
+/// the command line (`aqm tenant add` and the like) and the demo data use it.
 #[derive(Clone)]
 pub struct Db {
     app: PgPool,
     system: PgPool,
 }
 
-impl Db {
-    /// Builds both pools over `options`. Call after migrations, which create the app role.
-    pub fn new(system: PgPool) -> Db {
-        let options = system.connect_options().as_ref().clone();
-        let app = PgPoolOptions::new()
-            .max_connections(20)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("SET ROLE aqm_app").await?;
-                    Ok(())
-                })
+/// A pool over the login's connection settings that takes `role` on every new connection.
+fn role_pool(options: PgConnectOptions, role: &'static str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // The role names are ours, plain identifiers.
+                conn.execute(format!("SET ROLE {role}").as_str()).await?;
+                Ok(())
             })
-            .connect_lazy_with(options);
-        Db { app, system }
+        })
+        .connect_lazy_with(options)
+}
+
+impl Db {
+    /// Builds both pools over the connection settings of `owner` (the login role's pool). Call
+    /// after migrations, which create the roles.
+    pub fn new(owner: PgPool) -> Db {
+        let options = owner.connect_options().as_ref().clone();
+        Db {
+            app: role_pool(options.clone(), APP_ROLE),
+            system: role_pool(options, SYSTEM_ROLE),
+        }
     }
 
     /// A transaction in which only `tenant`'s rows are visible.
@@ -76,7 +91,8 @@ impl Db {
         Ok(tx)
     }
 
-    /// The unrestricted pool; see the type's comment for the few places allowed to use it.
+    /// The pool of work outside a tenant; see the type's comment for the few places allowed to use
+    /// it.
     pub fn system(&self) -> &PgPool {
         &self.system
     }

@@ -13,7 +13,7 @@
 use super::content::{self, Kind};
 use super::event;
 use super::rules::{self, Details, ValidDetails};
-use crate::auth::{Actor, SchoolStaff};
+use crate::auth::{Actor, SchoolStaff, Scoped};
 use crate::error::AppError;
 use crate::forms::{DateInput, Errors};
 use crate::layout::Layout;
@@ -308,14 +308,61 @@ pub async fn post_upload(
         confirmed_findings = found;
     }
 
-    // The file goes into the store before its row exists, so no row ever names a missing file.
-    let stored_new = state
-        .store
-        .put(&file.hash, &file.bytes)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot store evidence file {}: {e}", file.hash))?;
     let id = Uuid::new_v4();
-    let mut s = a.begin().await?;
+    let s = a.begin().await?;
+    // Kept in a task of its own: if the request is dropped half way (the browser went away, the
+    // time limit passed), storing and committing still finish together, or are undone together.
+    let kept = tokio::spawn(keep(
+        s,
+        Upload {
+            id,
+            school,
+            details,
+            file,
+            kind,
+            confirmed_findings,
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("keeping an upload failed: {e}"))?;
+    kept?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/evidence/{id}"),
+        "evidence-uploaded",
+    ))
+}
+
+/// An upload that passed every check, ready to keep.
+struct Upload {
+    id: Uuid,
+    school: Uuid,
+    details: ValidDetails,
+    file: Received,
+    kind: Kind,
+    confirmed_findings: Vec<pupil_data::Finding>,
+}
+
+/// Writes the row and its audit events, stores the file, and commits. Uploads of the same content
+/// take turns (files are shared by content), so a file is removed only when no committed row
+/// names it and no other upload is about to: a failure after the file was written leaves no
+/// orphan, and no row ever names a missing file (the row commits after the file is in place).
+async fn keep(mut s: Scoped<SchoolStaff>, u: Upload) -> Result<(), AppError> {
+    let state = s.state.clone();
+    let Upload {
+        id,
+        school,
+        details,
+        file,
+        kind,
+        confirmed_findings,
+    } = u;
+    lock_content(&mut s.tx, &file.hash).await?;
+    let already_stored = state
+        .store
+        .exists(&file.hash)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the evidence store: {e}"))?;
     let (tenant, by) = (s.tenant, s.user.id);
     insert(&mut s.tx, tenant, school, id, &details, &file, kind, by).await?;
     let uploaded = event(&s, "evidence.uploaded", id).after(json!({
@@ -326,7 +373,7 @@ pub async fn post_upload(
             "content_type": kind.content_type(),
             "size_bytes": file.bytes.len(),
             "sha256": file.hash.as_str(),
-            "already_stored": !stored_new,
+            "already_stored": already_stored,
     }));
     s.record(uploaded).await?;
     if !confirmed_findings.is_empty() {
@@ -347,12 +394,48 @@ pub async fn post_upload(
         }));
         s.record(confirmed).await?;
     }
-    s.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/evidence/{id}"),
-        "evidence-uploaded",
-    ))
+    let stored_new = state
+        .store
+        .put(&file.hash, &file.bytes)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot store evidence file {}: {e}", file.hash))?;
+    if let Err(e) = s.commit().await {
+        if stored_new && let Err(cleanup) = remove_if_unused(&state, &file.hash).await {
+            tracing::error!(error = %cleanup, hash = %file.hash, "an unused evidence file was left in the store");
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Uploads of one content take turns until their transaction ends (the lock's second key is a
+/// hash of the content hash; two contents sharing it only wait for each other).
+async fn lock_content(conn: &mut PgConnection, hash: &ContentHash) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(LOCK_CONTENT)
+        .bind(hash.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The first key of `lock_content`'s advisory lock.
+const LOCK_CONTENT: i32 = 0x5167_0003;
+
+/// Removes the file of `hash` unless a row of any school names it. Run after an upload that
+/// wrote it failed; takes the content's turn, so no upload of it is between storing and commit.
+async fn remove_if_unused(state: &AppState, hash: &ContentHash) -> anyhow::Result<()> {
+    let mut tx = state.db.system().begin().await?;
+    lock_content(&mut tx, hash).await?;
+    let used: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = $1)")
+        .bind(hash.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    if !used {
+        state.store.remove(hash).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -18,5 +18,6 @@ mod new_user;
 mod public_pages;
 mod review;
 mod schools;
+mod security;
 mod serving;
 mod webdriver;
