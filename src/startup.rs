@@ -54,10 +54,10 @@ pub async fn build(
     if config.base_url.is_none() && config.bind.port() == 0 {
         config.base_url = Some(format!("http://{address}"));
     }
-    let db = Db::new(pool.clone());
-    // The worker sends and records mail as the system role, not as the tables' owner.
+    let db = Db::new(pool);
+    // The workers run as the system role, not as the tables' owner.
     let mailer = mail::start(db.system().clone(), &config).await?;
-    let reminders = reminders::start(pool.clone(), config.base_url(), REMINDER_EVERY);
+    let reminders = reminders::start(db.system().clone(), config.base_url(), REMINDER_EVERY);
     let store = Store::local(&config.data_dir);
     let state = AppState {
         db,

@@ -277,6 +277,7 @@ pub async fn send_already_registered(
             subject: "You are invited to the Attendance Quality Mark service".to_string(),
             text,
             html,
+            attachment: None,
         },
     )
     .await?;

@@ -76,7 +76,8 @@ pub async fn send(
     Ok(())
 }
 
-/// The active Attendance Leads or head teachers of a school.
+/// The active Attendance Leads or head teachers of a school (not stand-ins of people whose
+/// account is in another authority: they never joined this one).
 pub async fn school_staff(
     conn: &mut PgConnection,
     tenant: Uuid,
@@ -85,7 +86,8 @@ pub async fn school_staff(
 ) -> Result<Vec<Recipient>, sqlx::Error> {
     sqlx::query_as(
         "SELECT name, email FROM app_user
-         WHERE tenant_id = $1 AND school_id = $2 AND role = $3 AND active ORDER BY name",
+         WHERE tenant_id = $1 AND school_id = $2 AND role = $3 AND active AND NOT stand_in
+         ORDER BY name",
     )
     .bind(tenant)
     .bind(school)

@@ -429,11 +429,11 @@ async fn each_reminder_is_written_once_however_many_workers_run_and_restart() {
         .unwrap();
     let base = app.address.clone();
     let (a, b) = tokio::join!(
-        aqm::review::reminders::send_due(&app.pool, &base, 50),
-        aqm::review::reminders::send_due(&app.pool, &base, 50),
+        aqm::review::reminders::send_due(app.db.system(), &base, 50),
+        aqm::review::reminders::send_due(app.db.system(), &base, 50),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    let again = aqm::review::reminders::send_due(&app.pool, &base, 50)
+    let again = aqm::review::reminders::send_due(app.db.system(), &base, 50)
         .await
         .unwrap();
     assert_eq!(again, 0);

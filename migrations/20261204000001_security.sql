@@ -1,10 +1,10 @@
 -- Hardening of sign-in, accounts and the audit log.
 --
 -- 1. The audit log refuses TRUNCATE as it refuses UPDATE and DELETE.
--- 2. Sign-in, sessions, one-time links, the outbox worker and the operator's pages no longer run
---    as the login role (the owner of every table, and in the embedded cluster a superuser). They
---    run as aqm_system: not a superuser, owner of nothing, granted only what that work needs, and
---    able only to add to the audit log, never to read, change or empty it.
+-- 2. Sign-in, sessions, one-time links, the outbox and reminder workers and the operator's pages
+--    no longer run as the login role (the owner of every table, and in the embedded cluster a
+--    superuser). They run as aqm_system: not a superuser, owner of nothing, granted only what
+--    that work needs, and able only to add to the audit log, never to read, change or empty it.
 -- 3. Sign-in attempts are recorded before the password is checked (pending until it has been),
 --    so concurrent attempts are counted; devices an account has signed in from are remembered.
 -- 4. An invitation to an email address that has an account in another authority makes a
@@ -79,6 +79,10 @@ GRANT INSERT ON audit_event TO aqm_system;
 GRANT USAGE ON SEQUENCE audit_event_id_seq TO aqm_system;
 -- Whether any school still uses a stored file (evidence files are shared by content).
 GRANT SELECT (sha256) ON evidence TO aqm_system;
+-- The deadline reminders worker: due reminders with their handbook, school and cohort.
+GRANT SELECT ON reminder, cohort TO aqm_system;
+GRANT UPDATE (done_at, outcome) ON reminder TO aqm_system;
+GRANT SELECT (id, tenant_id, school_id, cohort_id, stage) ON assessment TO aqm_system;
 
 CREATE POLICY tenant_system ON tenant FOR ALL TO aqm_system USING (true) WITH CHECK (true);
 CREATE POLICY school_system ON school FOR SELECT TO aqm_system USING (true);
@@ -89,3 +93,6 @@ CREATE POLICY user_token_system ON user_token FOR ALL TO aqm_system USING (true)
 CREATE POLICY outbox_system ON outbox FOR ALL TO aqm_system USING (true) WITH CHECK (true);
 CREATE POLICY audit_event_system ON audit_event FOR INSERT TO aqm_system WITH CHECK (true);
 CREATE POLICY evidence_system ON evidence FOR SELECT TO aqm_system USING (true);
+CREATE POLICY reminder_system ON reminder FOR ALL TO aqm_system USING (true) WITH CHECK (true);
+CREATE POLICY cohort_system ON cohort FOR SELECT TO aqm_system USING (true);
+CREATE POLICY assessment_system ON assessment FOR SELECT TO aqm_system USING (true);
