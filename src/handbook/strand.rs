@@ -7,7 +7,7 @@
 use super::{Entry, Handbook, TEXT_LIMIT, entry, level_name};
 use crate::assessment::review::{self, Comment};
 use crate::auth::{SchoolStaff, Scoped};
-use crate::domain::AssessmentId;
+use crate::domain::{AssessmentId, LevelKey};
 use crate::error::AppError;
 use crate::forms::Errors;
 use crate::framework::{Framework, Strand, Theme};
@@ -250,14 +250,11 @@ fn validate(strand: &Strand, form: &StrandForm) -> (Errors, Option<String>) {
             errors.add(field, format!("{what} must be {TEXT_LIMIT} characters or fewer; it is {n}. Nothing has been saved yet"));
         }
     }
-    let level = match form.level.as_str() {
-        "" => None,
-        l if strand.statements.contains_key(l) => Some(l.to_string()),
-        _ => {
-            errors.add("level", "Select a level this strand has, or none");
-            None
-        }
-    };
+    let level = LevelKey::parse_for(strand, &form.level)
+        .map_err(|m| errors.add("level", m))
+        .ok()
+        .flatten()
+        .map(|l| l.as_str().to_string());
     (errors, level)
 }
 

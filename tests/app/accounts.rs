@@ -10,8 +10,9 @@ struct World {
 }
 
 async fn world(app: &TestApp) -> World {
-    let tenant = app.add_tenant("liverpool").await;
-    let school = app.add_school(tenant, 100001, "Riverside Primary").await;
+    let build = crate::world::Builder::new(app);
+    let tenant = build.tenant("liverpool").await;
+    let school = build.school(tenant, 100001, "Riverside Primary").await;
     World { tenant, school }
 }
 

@@ -31,36 +31,45 @@ async fn enrol(officer: &mut Visitor, cohort_path: &str, school: Uuid) {
 
 /// A tenant with two schools enrolled in cohort 2026/27 through the officer's pages.
 pub async fn world(app: &TestApp) -> World {
-    let tenant = app.add_tenant("liverpool").await;
-    let school = app.add_school(tenant, 100001, "Riverside Primary").await;
-    let other_school = app.add_school(tenant, 100002, "Hilltop Primary").await;
-    let officer = app
-        .add_user(Some(tenant), Role::LaOfficer, None, "officer@example.org")
+    let build = crate::world::Builder::new(app);
+    let tenant = build.tenant("liverpool").await;
+    let school = build.school(tenant, 100001, "Riverside Primary").await;
+    let other_school = build.school(tenant, 100002, "Hilltop Primary").await;
+    let mut people = build
+        .people(&[
+            (
+                "officer",
+                "officer@example.org",
+                Some(tenant),
+                Role::LaOfficer,
+                None,
+            ),
+            (
+                "lead",
+                "lead@example.org",
+                Some(tenant),
+                Role::AttendanceLead,
+                Some(school),
+            ),
+            (
+                "head",
+                "head@example.org",
+                Some(tenant),
+                Role::HeadTeacher,
+                Some(school),
+            ),
+            (
+                "other",
+                "other@example.org",
+                Some(tenant),
+                Role::AttendanceLead,
+                Some(other_school),
+            ),
+        ])
         .await;
-    let lead = app
-        .add_user(
-            Some(tenant),
-            Role::AttendanceLead,
-            Some(school),
-            "lead@example.org",
-        )
-        .await;
-    let head = app
-        .add_user(
-            Some(tenant),
-            Role::HeadTeacher,
-            Some(school),
-            "head@example.org",
-        )
-        .await;
-    let other_lead = app
-        .add_user(
-            Some(tenant),
-            Role::AttendanceLead,
-            Some(other_school),
-            "other@example.org",
-        )
-        .await;
+    let mut take = |key: &str| people.remove(key).expect("added above");
+    let (officer, lead, head, other_lead) =
+        (take("officer"), take("lead"), take("head"), take("other"));
     let mut o = app.signed_in(&officer).await;
     o.get("/cohorts").await;
     let made = o.post("/cohorts", &[("name", "2026/27")]).await;

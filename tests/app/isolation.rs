@@ -4,6 +4,7 @@
 //! table itself: a new id-taking route without a case fails `every_id_taking_route_has_an_isolation_case`.
 
 use crate::helpers::{Page, TestApp, TestUser, Visitor, spawn_app};
+use crate::world::Builder;
 use aqm::auth::Role;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -54,53 +55,6 @@ impl World {
             closure_b: Uuid::nil(),
         }
     }
-}
-
-/// An open handbook (assessment) for `school`, in a cohort of its own; returns (handbook, cohort).
-async fn handbook(app: &TestApp, tenant: Uuid, school: Uuid) -> (Uuid, Uuid) {
-    let cohort = Uuid::new_v4();
-    sqlx::query("INSERT INTO cohort (id, tenant_id, name) VALUES ($1, $2, $3)")
-        .bind(cohort)
-        .bind(tenant)
-        .bind(format!("cohort {school}"))
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version)
-         VALUES ($1, $2, $3, $4, 'laqm', 'v1')",
-    )
-    .bind(id)
-    .bind(tenant)
-    .bind(school)
-    .bind(cohort)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    (id, cohort)
-}
-
-/// A document in `school`'s evidence library, its file in the store.
-async fn evidence(app: &TestApp, tenant: Uuid, school: Uuid, title: &str) -> Uuid {
-    let bytes = format!("%PDF-1.4\n% {title}\n");
-    let hash = aqm::store::ContentHash::of(bytes.as_bytes());
-    app.store.put(&hash, bytes.as_bytes()).await.unwrap();
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO evidence (id, tenant_id, school_id, title, file_name, content_type, size_bytes, sha256)
-         VALUES ($1, $2, $3, $4, 'plan.pdf', 'application/pdf', $5, $6)",
-    )
-    .bind(id)
-    .bind(tenant)
-    .bind(school)
-    .bind(title)
-    .bind(bytes.len() as i64)
-    .bind(hash.as_str())
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    id
 }
 
 /// A saved revision of `strand`, as the audit log links to.
@@ -162,13 +116,13 @@ async fn closure_day(app: &TestApp, tenant: Uuid) -> Uuid {
 
 /// Tenant A with schools A1 and A2; tenant B with school B1; people in each.
 async fn world(app: &TestApp) -> World {
-    let a = app.add_tenant("alpha").await;
-    let b = app.add_tenant("beta").await;
-    let a1 = app.add_school(a, 100001, "Alpha One Primary").await;
-    let a2 = app.add_school(a, 100002, "Alpha Two Primary").await;
-    let b1 = app.add_school(b, 200001, "Beta One Primary").await;
-    let mut users = HashMap::new();
-    let people: [(&str, Option<Uuid>, Role, Option<Uuid>); 11] = [
+    let build = Builder::new(app);
+    let a = build.tenant("alpha").await;
+    let b = build.tenant("beta").await;
+    let a1 = build.school(a, 100001, "Alpha One Primary").await;
+    let a2 = build.school(a, 100002, "Alpha Two Primary").await;
+    let b1 = build.school(b, 200001, "Beta One Primary").await;
+    let people: [(&'static str, Option<Uuid>, Role, Option<Uuid>); 11] = [
         ("admin_a", Some(a), Role::TenantAdmin, None),
         ("officer_a", Some(a), Role::LaOfficer, None),
         ("assessor_a", Some(a), Role::Assessor, None),
@@ -181,21 +135,20 @@ async fn world(app: &TestApp) -> World {
         ("lead_b1", Some(b), Role::AttendanceLead, Some(b1)),
         ("operator", None, Role::PlatformOperator, None),
     ];
-    for (key, tenant, role, school) in people {
-        let user = app
-            .add_user(
-                tenant,
-                role,
-                school,
-                &format!("{}@example.org", key.replace('_', "-")),
-            )
-            .await;
-        users.insert(key, user);
-    }
-    let (handbook_a1, cohort_a) = handbook(app, a, a1).await;
-    let (handbook_a2, _) = handbook(app, a, a2).await;
-    let (_, cohort_b) = handbook(app, b, b1).await;
-    let evidence_a1 = evidence(app, a, a1, "Alpha One plan").await;
+    let emails: Vec<String> = people
+        .iter()
+        .map(|(key, ..)| format!("{}@example.org", key.replace('_', "-")))
+        .collect();
+    let list: Vec<_> = people
+        .iter()
+        .zip(&emails)
+        .map(|(&(key, tenant, role, school), email)| (key, email.as_str(), tenant, role, school))
+        .collect();
+    let users = build.people(&list).await;
+    let (handbook_a1, cohort_a) = build.handbook(a, a1).await;
+    let (handbook_a2, _) = build.handbook(a, a2).await;
+    let (_, cohort_b) = build.handbook(b, b1).await;
+    let evidence_a1 = build.document(a, a1, "Alpha One plan").await;
     sqlx::query(
         "INSERT INTO evidence_link (tenant_id, evidence_id, assessment_id, strand_key) VALUES ($1, $2, $3, '1.1')",
     )
@@ -224,7 +177,7 @@ async fn world(app: &TestApp) -> World {
         handbook_a1,
         handbook_a2,
         evidence_a1,
-        evidence_b1: evidence(app, b, b1, "Beta One plan").await,
+        evidence_b1: build.document(b, b1, "Beta One plan").await,
         revision_a1: revision(app, a, handbook_a1, "1.1").await,
         submission_a1,
         closure_a: closure_day(app, a).await,

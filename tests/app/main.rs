@@ -21,3 +21,4 @@ mod schools;
 mod security;
 mod serving;
 mod webdriver;
+mod world;
