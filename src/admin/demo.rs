@@ -159,7 +159,7 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
 pub fn sign_ins(base_url: &str, demo_password: &str, from_env: bool) -> String {
     let mut out = format!("Demo authority \"{NAME}\": sign in at {base_url}/sign-in as\n");
     for (role, email, _) in ACCOUNTS {
-        out.push_str(&format!("  {:<18} {email}\n", role.label()));
+        out.push_str(&format!("  {:<24} {email}\n", role.label()));
     }
     if from_env {
         out.push_str("with the password set in AQM_DEMO_PASSWORD.\n");
