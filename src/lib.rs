@@ -55,6 +55,7 @@ pub mod best_fit_setting;
 pub mod calendar;
 pub mod closure_days;
 pub mod config;
+pub mod content;
 pub mod dates;
 pub mod db;
 pub mod domain;

@@ -6,15 +6,15 @@
 //! - `upload`: the upload form, its streamed multipart reader and the pupil-data check.
 //! - `document`: one document's page, its download and its deletion.
 //! - `links`: linking documents and strands, from either side.
-//! - `content`: what a file is, from its bytes; `rules`: titles, dates, names, sizes.
+//! - `rules`: titles, dates, names, sizes; what a file is comes from `crate::content`.
 
-pub mod content;
 pub mod document;
 pub mod library;
 pub mod links;
 pub mod rules;
 pub mod upload;
 
+pub use crate::content;
 pub use upload::FORM_OVERHEAD;
 
 use crate::audit;

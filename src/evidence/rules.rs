@@ -74,7 +74,7 @@ pub fn clean_file_name(sent: Option<&str>) -> String {
     let base = sent.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !super::content::is_bidi_control(*c))
         .collect::<String>()
         .trim()
         .trim_start_matches('.')
@@ -99,17 +99,7 @@ pub fn clean_file_name(sent: Option<&str>) -> String {
 /// The name a download gets: the stored name, with the extension of what the file really is
 /// added when its own does not fit ("scan.jpg" that is a PDF downloads as "scan.jpg.pdf").
 pub fn download_name(file_name: &str, content_type: &str) -> String {
-    let fits = file_name
-        .rsplit_once('.')
-        .is_some_and(|(_, ext)| super::content::extension_fits(content_type, ext));
-    if fits {
-        file_name.to_string()
-    } else {
-        format!(
-            "{file_name}.{}",
-            super::content::extension_for(content_type)
-        )
-    }
+    super::content::safe_download_name(file_name, content_type)
 }
 
 /// `Content-Disposition` for a download: always an attachment (never shown inline, so nothing

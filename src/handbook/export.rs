@@ -7,6 +7,7 @@ use super::pdf::{self, Block, Para};
 use super::{AssessmentRow, claims, entries, zip};
 use crate::auth::{Roles, SchoolStaff, Scoped};
 use crate::best_fit_setting;
+use crate::content;
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework;
@@ -54,6 +55,7 @@ pub struct LinkedFile {
     pub strand_key: String,
     pub title: String,
     pub file_name: String,
+    pub content_type: String,
     pub sha256: String,
 }
 
@@ -63,7 +65,7 @@ async fn linked_files(
     assessment: AssessmentId,
 ) -> Result<Vec<LinkedFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT l.strand_key, e.title, e.file_name, e.sha256
+        "SELECT l.strand_key, e.title, e.file_name, e.content_type, e.sha256
          FROM evidence_link l JOIN evidence e ON e.tenant_id = l.tenant_id AND e.id = l.evidence_id
          WHERE l.tenant_id = $1 AND l.assessment_id = $2 AND e.deleted_at IS NULL
          ORDER BY l.strand_key, e.title",
@@ -328,19 +330,14 @@ pub async fn get_zip(
         let bytes = axum::body::to_bytes(object.body, usize::MAX)
             .await
             .map_err(|e| anyhow::anyhow!("reading evidence {}: {e}", f.file_name))?;
-        // A folder per strand key (the two strands printed 4.5 have different keys).
-        let mut name = format!(
-            "strand {}/{}",
-            zip::safe_name(&f.strand_key),
-            zip::safe_name(&f.file_name)
-        );
+        // A folder per strand key (the two strands printed 4.5 have different keys); each file
+        // under the same safe name as its download, so a text file called notes.html is
+        // notes.html.txt here too and opening it runs nothing.
+        let file_name = zip::safe_name(&content::safe_download_name(&f.file_name, &f.content_type));
+        let mut name = format!("strand {}/{file_name}", zip::safe_name(&f.strand_key));
         let mut n = 2;
         while !used.insert(name.clone()) {
-            name = format!(
-                "strand {}/{n} {}",
-                zip::safe_name(&f.strand_key),
-                zip::safe_name(&f.file_name)
-            );
+            name = format!("strand {}/{n} {file_name}", zip::safe_name(&f.strand_key));
             n += 1;
         }
         entries.push((name, bytes.to_vec()));

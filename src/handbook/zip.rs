@@ -87,7 +87,7 @@ pub fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {
-            if c.is_control() || "/\\:*?\"<>|".contains(c) {
+            if c.is_control() || crate::content::is_bidi_control(c) || "/\\:*?\"<>|".contains(c) {
                 '_'
             } else {
                 c

@@ -615,3 +615,79 @@ async fn the_pdf_of_a_seven_strand_handbook_is_the_evidence_tables_theme_by_them
         read.pages
     );
 }
+
+/// Files in the ZIP carry the same safe names as their downloads: a text file called notes.html
+/// is notes.html.txt, and characters that reorder a name (a right-to-left override) are gone.
+#[tokio::test]
+async fn zip_entries_get_the_safe_names_of_downloads() {
+    let app = crate::helpers::spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let mut lead = app.signed_in(&w.lead).await;
+    let strand = format!("/assessments/{}/strands/1.1", w.assessment);
+    for (name, bytes) in [
+        (
+            "notes.html",
+            b"Minutes of the attendance meeting.\n".to_vec(),
+        ),
+        ("run.bat", b"Not a script, only words.\n".to_vec()),
+        ("invoice\u{202E}fdp.exe", b"%PDF-1.4\n%x\n".to_vec()),
+    ] {
+        lead.get("/evidence/upload").await;
+        let up = lead
+            .upload("/evidence/upload", "file", name, bytes, &[("title", name)])
+            .await;
+        assert_eq!(up.status, 303, "{name}: {}", up.body);
+        let id: uuid::Uuid =
+            sqlx::query_scalar("SELECT id FROM evidence ORDER BY uploaded_at DESC LIMIT 1")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        lead.get(&strand).await;
+        let linked = lead
+            .post(
+                &format!("{strand}/evidence"),
+                &[("evidence", &id.to_string())],
+            )
+            .await;
+        assert_eq!(linked.status, 303);
+    }
+    // The stored name has no reordering characters.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT file_name FROM evidence")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|n| !n.contains('\u{202E}')), "{stored:?}");
+    let bytes = lead
+        .download(&format!("/assessments/{}/handbook.zip", w.assessment))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = crate::helpers::temp_dir("zip").join("handbook.zip");
+    std::fs::write(&file, &bytes).unwrap();
+    let listing = String::from_utf8_lossy(
+        &std::process::Command::new("unzip")
+            .arg("-Z1")
+            .arg(&file)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    let names: Vec<&str> = listing.lines().collect();
+    for expected in [
+        "strand 1.1/notes.html.txt",
+        "strand 1.1/run.bat.txt",
+        "strand 1.1/invoicefdp.exe.pdf",
+    ] {
+        assert!(names.contains(&expected), "{expected} not in {names:?}");
+    }
+    // Only the handbook's own document is a web page in the archive.
+    assert!(
+        !names
+            .iter()
+            .filter(|n| n.starts_with("strand "))
+            .any(|n| { n.ends_with(".html") || n.ends_with(".bat") || n.ends_with(".exe") }),
+        "{names:?}"
+    );
+}

@@ -179,6 +179,35 @@ pub fn type_label(content_type: &str) -> &'static str {
 }
 
 /// Whether a file name extension suits the stored type ("jpeg" suits image/jpeg).
+/// Characters that reorder text (right-to-left overrides, isolates, marks): a name such as
+/// "invoice\u{202E}fdp.exe" would show as "invoiceexe.pdf". They never belong in a file name.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// A stored file name without the characters that would make it read as something else.
+pub fn without_bidi(name: &str) -> String {
+    name.chars().filter(|c| !is_bidi_control(*c)).collect()
+}
+
+/// The name a file leaves the service under, as a download or inside the handbook's ZIP: its
+/// own name when its extension fits what the file is, else that name with the right extension
+/// added ("notes.html" holding text becomes "notes.html.txt"), so opening it never runs it.
+pub fn safe_download_name(file_name: &str, content_type: &str) -> String {
+    let name = without_bidi(file_name);
+    let fits = name
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| extension_fits(content_type, ext));
+    if fits {
+        name
+    } else {
+        format!("{name}.{}", extension_for(content_type))
+    }
+}
+
 pub fn extension_fits(content_type: &str, ext: &str) -> bool {
     let ext = ext.to_ascii_lowercase();
     type_of(content_type).is_some_and(|(_, _, exts)| exts.contains(&ext.as_str()))
@@ -902,6 +931,28 @@ fn stored_content<'a>(b: &'a [u8], e: &ZipEntry) -> Option<&'a [u8]> {
     }
     let data = at + 30 + usize::from(u16_at(b, at + 26)?) + usize::from(u16_at(b, at + 28)?);
     b.get(data..data + usize::try_from(e.compressed_size).ok()?)
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_leave_with_the_extension_of_what_they_are_and_no_reordering() {
+        assert_eq!(
+            safe_download_name("notes.html", "text/plain; charset=utf-8"),
+            "notes.html.txt"
+        );
+        assert_eq!(
+            safe_download_name("plan.pdf", "application/pdf"),
+            "plan.pdf"
+        );
+        assert_eq!(
+            safe_download_name("invoice\u{202E}fdp.exe", "application/pdf"),
+            "invoicefdp.exe.pdf"
+        );
+        assert_eq!(without_bidi("a\u{2066}b\u{2069}c\u{200F}"), "abc");
+    }
 }
 
 #[cfg(test)]
