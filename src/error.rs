@@ -24,6 +24,9 @@ pub enum AppError {
     Csrf,
     #[error("request too large")]
     TooLarge,
+    /// Too many people are downloading large files at once: try again shortly.
+    #[error("busy")]
+    Busy,
     /// The record cannot be changed at this stage (a submitted handbook); the text says why.
     #[error("locked: {0}")]
     Locked(&'static str),
@@ -55,6 +58,11 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "This form has expired",
                 "For your security, forms stop working after you sign in or out, or after a long time. Go back, reload the page and try again. Copy any text you typed first.",
+            ),
+            AppError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many downloads at once",
+                "Many handbooks are being downloaded at the moment. Try again in a minute.",
             ),
             AppError::Locked(why) => (StatusCode::CONFLICT, "This cannot be changed now", *why),
             AppError::Forbidden => (

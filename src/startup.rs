@@ -64,6 +64,9 @@ pub async fn build(
         catalogue: Arc::new(catalogue),
         store,
         config: Arc::new(config),
+        exports: Arc::new(tokio::sync::Semaphore::new(
+            crate::handbook::export::EXPORTS_AT_ONCE,
+        )),
     };
     Ok(Application {
         state,

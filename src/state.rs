@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where evidence files are kept.
     pub store: Store,
+    /// Turns for streaming handbook ZIPs (see `handbook::export::EXPORTS_AT_ONCE`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -300,6 +300,20 @@ pub fn base_name(doc: &HandbookDoc) -> String {
     out.trim_matches('-').to_string()
 }
 
+/// How many handbook ZIPs one process streams at once; more wait their turn for a while, then
+/// are asked to try again. Each holds little memory now, but reads evidence files for minutes.
+pub const EXPORTS_AT_ONCE: usize = 4;
+/// How long a ZIP download waits for its turn before the person is asked to try again.
+const EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What goes into the archive, in order: the document itself, then each linked evidence file.
+enum Part {
+    Bytes(Vec<u8>),
+    Stored(ContentHash),
+}
+
+/// The handbook and every linked evidence file, streamed as a ZIP: each file goes from the store
+/// to the response chunk by chunk, so memory stays flat whatever the archive's size.
 pub async fn get_zip(
     mut s: Scoped<SchoolStaff>,
     Path(id): Path<AssessmentId>,
@@ -307,29 +321,22 @@ pub async fn get_zip(
     let (doc, files) = build(&mut s, id).await?;
     let state = s.state.clone();
     drop(s);
+    let permit = tokio::time::timeout(EXPORT_WAIT, state.exports.clone().acquire_owned())
+        .await
+        .map_err(|_| AppError::Busy)?
+        .map_err(|e| anyhow::anyhow!("the export limit closed: {e}"))?;
     let html = Standalone { doc: &doc }
         .render()
         .map_err(|e| anyhow::anyhow!(e))?;
     let pdf = render_pdf(&doc).await?;
-    let mut entries = vec![
-        ("handbook.pdf".to_string(), pdf),
-        ("handbook.html".to_string(), html.into_bytes()),
+    let mut parts = vec![
+        ("handbook.pdf".to_string(), Part::Bytes(pdf)),
+        ("handbook.html".to_string(), Part::Bytes(html.into_bytes())),
     ];
     let mut used = std::collections::HashSet::new();
     for f in &files {
         let hash = ContentHash::parse(&f.sha256)
             .ok_or_else(|| anyhow::anyhow!("bad stored hash for {}", f.file_name))?;
-        let object = state
-            .store
-            .get(&hash)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading evidence {}: {e}", f.file_name))?
-            .ok_or_else(|| {
-                anyhow::anyhow!("evidence file {} is missing from the store", f.file_name)
-            })?;
-        let bytes = axum::body::to_bytes(object.body, usize::MAX)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading evidence {}: {e}", f.file_name))?;
         // A folder per strand key (the two strands printed 4.5 have different keys); each file
         // under the same safe name as its download, so a text file called notes.html is
         // notes.html.txt here too and opening it runs nothing.
@@ -340,11 +347,22 @@ pub async fn get_zip(
             name = format!("strand {}/{n} {file_name}", zip::safe_name(&f.strand_key));
             n += 1;
         }
-        entries.push((name, bytes.to_vec()));
+        parts.push((name, Part::Stored(hash)));
     }
     let (time, date) = zip::dos_stamp(chrono::Utc::now().naive_utc());
-    let archive = zip::stored(&entries, time, date)
-        .map_err(|_| anyhow::anyhow!("the handbook's files are too large for one ZIP"))?;
+    // A few chunks in flight: a slow download slows the reading, it does not fill memory.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        if let Err(e) = write_zip(parts, time, date, &store, &tx).await {
+            tracing::warn!(error = %e, "the handbook ZIP stopped part way");
+            let _ = tx.send(Err(std::io::Error::other(e))).await;
+        }
+    });
+    let body = axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
     let file = format!("{}.zip", base_name(&doc));
     Ok((
         [
@@ -354,9 +372,54 @@ pub async fn get_zip(
                 format!("attachment; filename=\"{file}\""),
             ),
         ],
-        archive,
+        body,
     )
         .into_response())
+}
+
+/// Writes the archive of `parts` into `tx`; an error ends the download (the person's browser
+/// reports it unfinished rather than saving a broken file as complete).
+async fn write_zip(
+    parts: Vec<(String, Part)>,
+    time: u16,
+    date: u16,
+    store: &crate::store::Store,
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>,
+) -> Result<(), String> {
+    use futures_util::StreamExt;
+    let send = |bytes: Vec<u8>| async move {
+        tx.send(Ok(axum::body::Bytes::from(bytes)))
+            .await
+            .map_err(|_| "the download was closed".to_string())
+    };
+    let too_large = |_| "the handbook's files are too large for one ZIP".to_string();
+    let mut z = zip::ZipStream::new(time, date);
+    for (name, part) in parts {
+        send(z.begin(&name).map_err(too_large)?).await?;
+        match part {
+            Part::Bytes(bytes) => {
+                z.data(&bytes);
+                send(bytes).await?;
+            }
+            Part::Stored(hash) => {
+                let object = store
+                    .get(&hash)
+                    .await
+                    .map_err(|e| format!("reading evidence {hash}: {e}"))?
+                    .ok_or_else(|| format!("evidence file {hash} is missing from the store"))?;
+                let mut chunks = object.body.into_data_stream();
+                while let Some(chunk) = chunks.next().await {
+                    let chunk = chunk.map_err(|e| format!("reading evidence {hash}: {e}"))?;
+                    z.data(&chunk);
+                    tx.send(Ok(chunk))
+                        .await
+                        .map_err(|_| "the download was closed".to_string())?;
+                }
+            }
+        }
+        send(z.end().map_err(too_large)?).await?;
+    }
+    send(z.finish().map_err(too_large)?).await
 }
 
 #[cfg(test)]

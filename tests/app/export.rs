@@ -77,6 +77,9 @@ async fn the_handbook_prints_and_downloads_with_its_evidence() {
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/zip");
+    // Streamed as it is written: no length known in advance, nothing held whole in memory.
+    assert!(resp.headers().get("content-length").is_none());
+    assert_eq!(resp.headers()["transfer-encoding"], "chunked");
     assert_eq!(
         resp.headers()["content-disposition"],
         "attachment; filename=\"handbook-riverside-primary-2026-27.zip\""
