@@ -7,7 +7,7 @@
 //! carries no time-zone database. Dates, which have no time zone, are put into words here
 //! (`date`). Machine-readable forms (the audit CSV, `<time datetime>`) keep ISO 8601.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
 /// SQL writing the `timestamptz` expression `$expr` (a string literal) as UK time in words,
@@ -27,6 +27,24 @@ pub(crate) use uk_time_sql;
 /// A date in words: "2 December 2026".
 pub fn date(d: NaiveDate) -> String {
     d.format("%-d %B %Y").to_string()
+}
+
+/// A date with its weekday, for deadlines and closure days: "Monday 1 June 2026".
+pub fn weekday_date(d: NaiveDate) -> String {
+    d.format("%A %-d %B %Y").to_string()
+}
+
+/// A visit's local date and time, as the officer set it: "Tuesday 12 January 2027 at 09:30".
+pub fn visit(at: NaiveDateTime) -> String {
+    at.format("%A %-d %B %Y at %H:%M").to_string()
+}
+
+/// Today's date in the UK, from the database's clock (so every process agrees, whatever its
+/// own zone).
+pub async fn uk_date(conn: &mut PgConnection) -> Result<NaiveDate, sqlx::Error> {
+    sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Europe/London')::date")
+        .fetch_one(conn)
+        .await
 }
 
 /// Moments the application holds (not read from a table), in words, in the same order.
@@ -61,5 +79,11 @@ mod tests {
         assert_eq!(d(2026, 12, 2), "2 December 2026");
         assert_eq!(d(2027, 3, 28), "28 March 2027");
         assert_ne!(d(2026, 12, 2), "02/12/2026");
+        let day = NaiveDate::from_ymd_opt(2027, 1, 12).unwrap();
+        assert_eq!(weekday_date(day), "Tuesday 12 January 2027");
+        assert_eq!(
+            visit(day.and_hms_opt(9, 30, 0).unwrap()),
+            "Tuesday 12 January 2027 at 09:30"
+        );
     }
 }

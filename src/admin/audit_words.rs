@@ -112,7 +112,7 @@ fn closure_day(f: &Facts) -> String {
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .map_or_else(
             || "a closure day".to_string(),
-            |d| format!("the closure day {}", d.format("%A %-d %B %Y")),
+            |d| format!("the closure day {}", crate::dates::weekday_date(d)),
         )
 }
 

@@ -77,7 +77,7 @@ impl Deadline {
 
     /// "Friday 5 March 2027"
     pub fn date_label(&self) -> Option<String> {
-        self.date().map(|d| d.format("%A %-d %B %Y").to_string())
+        self.date().map(crate::dates::weekday_date)
     }
 
     /// "Friday 5 March 2027: 3 working days left", in one line for tables and panels.
@@ -86,7 +86,7 @@ impl Deadline {
             Deadline::NoVisit => "Set when a visit date is arranged".to_string(),
             Deadline::Unknown(why) => format!("Cannot be worked out: {why}"),
             Deadline::Known { date, standing, .. } => {
-                let day = date.format("%A %-d %B %Y");
+                let day = crate::dates::weekday_date(*date);
                 match standing {
                     Standing::Left(0) => format!("{day}: the deadline is today"),
                     Standing::Left(1) => format!("{day}: 1 working day left"),
@@ -109,13 +109,6 @@ impl Deadline {
     }
 }
 
-/// Today in the UK, from the database's clock (so every process agrees, whatever its zone).
-pub async fn uk_today(conn: &mut PgConnection) -> Result<NaiveDate, sqlx::Error> {
-    sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Europe/London')::date")
-        .fetch_one(conn)
-        .await
-}
-
 /// The authority's notice in working days.
 pub async fn notice_days(conn: &mut PgConnection, tenant: Uuid) -> Result<u32, sqlx::Error> {
     let n: i32 = sqlx::query_scalar("SELECT submission_notice_days FROM tenant WHERE id = $1")
@@ -132,7 +125,7 @@ pub async fn load(
     visit: Option<NaiveDateTime>,
 ) -> Result<(Deadline, Calendar, NaiveDate), AppError> {
     let cal = Calendar::of_tenant(&mut *conn, tenant).await?;
-    let today = uk_today(&mut *conn).await?;
+    let today = crate::dates::uk_date(&mut *conn).await?;
     let n = notice_days(&mut *conn, tenant).await?;
     Ok((of_visit(&cal, visit, n, today), cal, today))
 }

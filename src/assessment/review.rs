@@ -4,15 +4,13 @@
 
 use super::Stage;
 use crate::auth::{Roles, Scoped};
+use crate::dates::uk_time_sql;
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use chrono::NaiveDateTime;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// One date style everywhere: "2 December 2026 at 12:52", UK time.
-pub const WHEN: &str = "'FMDD FMMonth YYYY \"at\" HH24:MI'";
 
 pub struct ReviewState {
     pub stage: Stage,
@@ -26,8 +24,7 @@ pub struct ReviewState {
 impl ReviewState {
     /// "Tuesday 12 January 2027 at 09:30"
     pub fn visit_label(&self) -> Option<String> {
-        self.visit_at
-            .map(|v| v.format("%A %-d %B %Y at %H:%M").to_string())
+        self.visit_at.map(crate::dates::visit)
     }
 }
 
@@ -98,10 +95,10 @@ pub async fn timeline(
     tenant: Uuid,
     id: AssessmentId,
 ) -> Result<Vec<TimelineItem>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT e.kind, coalesce(u.name, 'The service') AS who,
-                to_char(e.created_at AT TIME ZONE 'Europe/London', {WHEN}) AS when,
-                e.message
+    sqlx::query_as(concat!(
+        "SELECT e.kind, coalesce(u.name, 'The service') AS who, ",
+        uk_time_sql!("e.created_at"),
+        " AS when, e.message
          FROM assessment_event e LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
          WHERE e.tenant_id = $1 AND e.assessment_id = $2 ORDER BY e.id"
     ))
@@ -156,8 +153,10 @@ pub async fn comments(
     id: AssessmentId,
     strand: &str,
 ) -> Result<Vec<Comment>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT u.name AS author, u.role, to_char(c.created_at AT TIME ZONE 'Europe/London', {WHEN}) AS when, c.body
+    sqlx::query_as(concat!(
+        "SELECT u.name AS author, u.role, ",
+        uk_time_sql!("c.created_at"),
+        " AS when, c.body
          FROM strand_comment c JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.author_id
          WHERE c.tenant_id = $1 AND c.assessment_id = $2 AND c.strand_key = $3
          ORDER BY c.created_at, c.id"

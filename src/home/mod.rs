@@ -221,23 +221,32 @@ async fn assigned_to(
     assessor: Uuid,
 ) -> Result<Vec<Assigned>, AppError> {
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, String, String, Option<chrono::NaiveDateTime>, Option<Uuid>, Option<i32>)> =
-        sqlx::query_as(
-            "SELECT s.name, c.name, a.stage, a.visit_at,
-                    (SELECT sub.id FROM submission sub WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id ORDER BY sub.submitted_at DESC LIMIT 1),
-                    (SELECT sub.late_by FROM submission sub WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id ORDER BY sub.submitted_at DESC LIMIT 1)
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+        Option<Uuid>,
+        Option<i32>,
+    )> = sqlx::query_as(
+        "SELECT s.name, c.name, a.stage, a.visit_at, latest.id, latest.late_by
              FROM assessment a
              JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
              JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
+             LEFT JOIN LATERAL (
+                 SELECT sub.id, sub.late_by FROM submission sub
+                 WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id
+                 ORDER BY sub.submitted_at DESC LIMIT 1
+             ) latest ON true
              WHERE a.tenant_id = $1 AND a.assessor_id = $2 AND a.status = 'open'
              ORDER BY a.visit_at NULLS LAST, s.name",
-        )
-        .bind(tenant)
-        .bind(assessor)
-        .fetch_all(&mut *conn)
-        .await?;
+    )
+    .bind(tenant)
+    .bind(assessor)
+    .fetch_all(&mut *conn)
+    .await?;
     let cal = crate::calendar::Calendar::of_tenant(&mut *conn, tenant).await?;
-    let today = deadline::uk_today(&mut *conn).await?;
+    let today = crate::dates::uk_date(&mut *conn).await?;
     let notice = deadline::notice_days(&mut *conn, tenant).await?;
     Ok(rows
         .into_iter()
@@ -246,10 +255,7 @@ async fn assigned_to(
             Assigned {
                 school,
                 cohort,
-                visit: visit_at.map_or_else(
-                    || "Not arranged".to_string(),
-                    |v| v.format("%-d %B %Y at %H:%M").to_string(),
-                ),
+                visit: visit_at.map_or_else(|| "Not arranged".to_string(), crate::dates::visit),
                 deadline: if stage.is_settled() {
                     "Submitted".to_string()
                 } else {

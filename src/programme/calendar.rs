@@ -5,6 +5,7 @@
 use crate::auth::{Officers, Scoped};
 use crate::calendar::Calendar;
 use crate::closure_days::{self, ClosureDay};
+use crate::dates::weekday_date;
 use crate::domain::ClosureDayId;
 use crate::error::AppError;
 use crate::forms::{DateInput, Errors, parse_real_date};
@@ -23,11 +24,6 @@ pub const DESCRIPTION_LIMIT: usize = 200;
 
 /// The field of the date's first box, where its errors are shown and linked.
 const DATE_FIELD: &str = "closure_date-day";
-
-/// "Monday 1 June 2026".
-pub fn long_date(d: NaiveDate) -> String {
-    d.format("%A %-d %B %Y").to_string()
-}
 
 /// What an officer types.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,7 +79,7 @@ impl ClosureDayForm {
                     DATE_FIELD,
                     format!(
                         "{} is at a weekend, so it is not a working day already: enter a weekday",
-                        long_date(d)
+                        weekday_date(d)
                     ),
                 );
             } else if let Some(h) = calendar.bank_holiday(d) {
@@ -91,7 +87,7 @@ impl ClosureDayForm {
                     DATE_FIELD,
                     format!(
                         "{} is a bank holiday ({}), so it is not a working day already: enter another day",
-                        long_date(d),
+                        weekday_date(d),
                         h.title
                     ),
                 );
@@ -117,7 +113,7 @@ impl ClosureDayForm {
 }
 
 fn already(d: NaiveDate) -> String {
-    format!("{} is already a closure day", long_date(d))
+    format!("{} is already a closure day", weekday_date(d))
 }
 
 /// A closure day as listed.
@@ -168,7 +164,7 @@ async fn page(
             .into_iter()
             .map(|d| Row {
                 id: d.id,
-                date: long_date(d.day),
+                date: weekday_date(d.day),
                 description: d.description,
                 added_by: d.added_by.unwrap_or_default(),
             })
@@ -179,7 +175,7 @@ async fn page(
         holidays: calendar
             .bank_holidays_from(today)
             .map(|h| Holiday {
-                date: long_date(h.date),
+                date: weekday_date(h.date),
                 title: h.title.clone(),
             })
             .collect(),

@@ -107,8 +107,6 @@ pub struct Enrolled {
     pub assessment_id: Uuid,
     pub school: String,
     pub urn: i32,
-    pub framework: String,
-    pub status: String,
     pub stage: String,
     pub assessor: Option<String>,
     pub visit_at: Option<chrono::NaiveDateTime>,
@@ -123,18 +121,16 @@ impl Enrolled {
         Stage::parse(&self.stage).unwrap_or(Stage::InProgress)
     }
 
-    /// "12 January 2027 at 09:30"
     pub fn late(&self) -> Option<String> {
         self.late_by
             .filter(|n| *n > 0)
             .map(crate::assessment::review::late_label)
     }
 
+    /// "Tuesday 12 January 2027 at 09:30"
     pub fn visit(&self) -> String {
-        self.visit_at.map_or_else(
-            || "Not arranged".to_string(),
-            |v| v.format("%-d %B %Y at %H:%M").to_string(),
-        )
+        self.visit_at
+            .map_or_else(|| "Not arranged".to_string(), crate::dates::visit)
     }
 }
 
@@ -172,7 +168,7 @@ async fn cohort_page(
             .await?
             .ok_or(AppError::NotFound)?;
     let enrolled = sqlx::query_as(
-        "SELECT a.id AS assessment_id, s.name AS school, s.urn, a.framework_key || ' ' || a.framework_version AS framework, a.status,
+        "SELECT a.id AS assessment_id, s.name AS school, s.urn,
                 a.stage, u.name AS assessor, a.visit_at,
                 (SELECT sub.late_by FROM submission sub WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id
                   ORDER BY sub.submitted_at DESC LIMIT 1) AS late_by
@@ -186,7 +182,7 @@ async fn cohort_page(
     .await?;
     let mut enrolled: Vec<Enrolled> = enrolled;
     let cal = crate::calendar::Calendar::of_tenant(&mut *conn, tenant).await?;
-    let today = deadline::uk_today(&mut *conn).await?;
+    let today = crate::dates::uk_date(&mut *conn).await?;
     let notice = deadline::notice_days(&mut *conn, tenant).await?;
     for e in &mut enrolled {
         e.deadline = if e.stage().is_settled() {

@@ -6,6 +6,9 @@
 //! officer assigns the assessor and sets the visit (`visit`), and can reopen a submitted handbook
 //! with a reason. Every step is audited and shown on the handbook's timeline.
 
+/// Lead and head: the school's people told of visits, reopenings and deadlines.
+pub const SCHOOL_ROLES: [Role; 2] = [Role::AttendanceLead, Role::HeadTeacher];
+
 pub mod notice;
 pub mod reminders;
 pub mod submit;
@@ -13,7 +16,7 @@ pub mod visit;
 
 use crate::assessment::Stage;
 use crate::assessment::review::{self, record_step};
-use crate::auth::{AttendanceLeads, HeadTeachers, SchoolStaff, Scoped};
+use crate::auth::{AttendanceLeads, HeadTeachers, Role, SchoolStaff, Scoped};
 use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::forms::Errors;
@@ -78,7 +81,8 @@ pub async fn post_send_to_head(
     )
     .await?;
     record_step(&mut s.tx, s.tenant, id, "sent_to_head", s.user.id, "").await?;
-    let heads = notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, "head_teacher").await?;
+    let heads =
+        notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, &[Role::HeadTeacher]).await?;
     for head in &heads {
         let n = Notice {
             name: String::new(),
@@ -245,7 +249,8 @@ pub async fn post_return(
     }
     move_stage(&mut s, id, &[Stage::WithHead], Stage::Returned).await?;
     record_step(&mut s.tx, s.tenant, id, "returned", s.user.id, &message).await?;
-    let leads = notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, "attendance_lead").await?;
+    let leads =
+        notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, &[Role::AttendanceLead]).await?;
     for lead in &leads {
         let n = Notice {
             name: String::new(),

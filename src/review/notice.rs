@@ -1,6 +1,7 @@
 //! The emails of the review: one plain shape (greeting, paragraphs, a link), written to the
 //! outbox in the transaction of the change they announce.
 
+use crate::auth::Role;
 use crate::error::AppError;
 use crate::mail::{self, Attachment};
 use askama::Template;
@@ -82,16 +83,17 @@ pub async fn school_staff(
     conn: &mut PgConnection,
     tenant: Uuid,
     school: Uuid,
-    role: &str,
+    roles: &[Role],
 ) -> Result<Vec<Recipient>, sqlx::Error> {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     sqlx::query_as(
         "SELECT name, email FROM app_user
-         WHERE tenant_id = $1 AND school_id = $2 AND role = $3 AND active AND NOT stand_in
-         ORDER BY name",
+         WHERE tenant_id = $1 AND school_id = $2 AND role = ANY($3) AND active AND NOT stand_in
+         ORDER BY role, name",
     )
     .bind(tenant)
     .bind(school)
-    .bind(role)
+    .bind(&roles)
     .fetch_all(conn)
     .await
 }

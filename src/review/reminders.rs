@@ -9,6 +9,7 @@
 //! `STALE_DAYS` overdue (the service was down on its day) is skipped rather than sent late, so
 //! the school never gets the 10-day reminder after the 5-day one.
 
+use super::SCHOOL_ROLES;
 use super::notice::{self, Notice};
 use crate::assessment::deadline::{self, Deadline};
 use crate::calendar::Calendar;
@@ -132,17 +133,14 @@ pub async fn send_due(pool: &PgPool, base_url: &str, batch: i64) -> Result<usize
         let stale = (r.today - r.due_on).num_days() > STALE_DAYS;
         let outcome = if settled || stale { "skipped" } else { "sent" };
         if outcome == "sent" {
-            let deadline = r.deadline.format("%A %-d %B %Y");
+            let deadline = crate::dates::weekday_date(r.deadline);
             let when = if r.kind == "deadline_day" {
                 "today".to_string()
             } else {
                 format!("on {deadline}")
             };
-            let mut people =
-                notice::school_staff(&mut tx, r.tenant_id, r.school_id, "attendance_lead").await?;
-            people.extend(
-                notice::school_staff(&mut tx, r.tenant_id, r.school_id, "head_teacher").await?,
-            );
+            let people =
+                notice::school_staff(&mut tx, r.tenant_id, r.school_id, &SCHOOL_ROLES).await?;
             for person in &people {
                 let n = Notice {
                     name: String::new(),

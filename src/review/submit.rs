@@ -5,10 +5,11 @@
 use super::notice::{self, Notice, Recipient};
 use super::{link, move_stage};
 use crate::assessment::deadline;
-use crate::assessment::review::{self, WHEN, record_step};
+use crate::assessment::review::{self, record_step};
 use crate::assessment::{Handbook, Stage};
 use crate::auth::{Assessors, HeadTeachers, Scoped};
 use crate::best_fit_setting;
+use crate::dates::{self, uk_time_sql};
 use crate::domain::{AssessmentId, SubmissionId};
 use crate::error::AppError;
 use crate::framework;
@@ -305,8 +306,10 @@ pub async fn get_submission(
         String,
         Option<i32>,
         Option<chrono::NaiveDate>,
-    ) = sqlx::query_as(&format!(
-        "SELECT sub.snapshot, u.name, to_char(sub.submitted_at AT TIME ZONE 'Europe/London', {WHEN}), sub.late_by, sub.deadline
+    ) = sqlx::query_as(concat!(
+        "SELECT sub.snapshot, u.name, ",
+        uk_time_sql!("sub.submitted_at"),
+        ", sub.late_by, sub.deadline
          FROM submission sub
          JOIN assessment a ON a.tenant_id = sub.tenant_id AND a.id = sub.assessment_id
          JOIN app_user u ON u.tenant_id = sub.tenant_id AND u.id = sub.submitted_by
@@ -324,6 +327,6 @@ pub async fn get_submission(
         submitted_by: row.1,
         submitted_at: row.2,
         late: row.3.filter(|n| *n > 0).map(review::late_label),
-        deadline: row.4.map(|d| d.format("%A %-d %B %Y").to_string()),
+        deadline: row.4.map(dates::weekday_date),
     })
 }

@@ -2,9 +2,11 @@
 //! school's handbook (lead and head are emailed whenever either changes), and reopening a
 //! submitted handbook with a reason.
 
+use super::SCHOOL_ROLES;
 use super::notice::{self, Notice};
 use super::{MESSAGE_LIMIT, link, move_stage};
 use crate::assessment::Stage;
+use crate::assessment::deadline;
 use crate::assessment::review::{self, record_step};
 
 use crate::auth::{Officers, Scoped};
@@ -68,6 +70,8 @@ pub struct VisitPage {
     date: DateInput,
     time: String,
     reason: String,
+    /// The date hint: the authority's notice in working days.
+    date_hint: String,
 }
 
 async fn assessors(s: &mut Scoped<Officers>) -> Result<Vec<AssessorOption>, AppError> {
@@ -103,6 +107,10 @@ async fn visit_page(s: &mut Scoped<Officers>, id: AssessmentId) -> Result<VisitP
         date,
         time,
         reason: String::new(),
+        date_hint: format!(
+            "For example, 12 3 2027. The school must submit its handbook at least {} working days before.",
+            deadline::notice_days(&mut s.tx, s.tenant).await?
+        ),
     })
 }
 
@@ -127,11 +135,6 @@ pub struct VisitForm {
     time: String,
 }
 
-/// Today in the UK, which is never more than an hour ahead of UTC.
-fn uk_today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive()
-}
-
 /// Sets the assessor and the visit; lead and head are emailed of what changed.
 pub async fn post_visit(
     mut s: Scoped<Officers>,
@@ -147,9 +150,10 @@ pub async fn post_visit(
     if assessor.is_none() {
         errors.add("assessor", "Choose the assessor who will visit");
     }
+    let today = crate::dates::uk_date(&mut s.tx).await?;
     let date_input = DateInput::new(&form.day, &form.month, &form.year);
     let date = match parse_real_date(&date_input, "visit-day", "The visit date") {
-        Ok(Some(d)) if d < uk_today() && Some(d) != before.visit_at.map(|v| v.date()) => {
+        Ok(Some(d)) if d < today && Some(d) != before.visit_at.map(|v| v.date()) => {
             errors.add("visit-day", "The visit date must be today or in the future");
             None
         }
@@ -235,11 +239,13 @@ pub async fn post_visit(
             "Visit: {}.",
             after.visit_label().unwrap_or_default()
         ));
-        paragraphs.push("The handbook must reach the assessor at least 5 working days before the visit: the head teacher submits it from the service.".into());
-        let mut people =
-            notice::school_staff(&mut s.tx, s.tenant, v.school_id, "attendance_lead").await?;
-        people
-            .extend(notice::school_staff(&mut s.tx, s.tenant, v.school_id, "head_teacher").await?);
+        let (dl, _, _) = deadline::load(&mut s.tx, s.tenant, after.visit_at).await?;
+        if let (Some(date), Some(rule)) = (dl.date_label(), dl.rule()) {
+            paragraphs.push(format!(
+                "Submission deadline: {date}. {rule} The head teacher submits it from the service."
+            ));
+        }
+        let people = notice::school_staff(&mut s.tx, s.tenant, v.school_id, &SCHOOL_ROLES).await?;
         for person in &people {
             let n = Notice {
                 name: String::new(),
@@ -303,9 +309,7 @@ pub async fn post_reopen(
     let visit_at = review::state(&mut s.tx, s.tenant, id).await?.visit_at;
     super::reminders::schedule(&mut s.tx, s.tenant, id, visit_at).await?;
     let v = &page.v;
-    let mut people =
-        notice::school_staff(&mut s.tx, s.tenant, v.school_id, "attendance_lead").await?;
-    people.extend(notice::school_staff(&mut s.tx, s.tenant, v.school_id, "head_teacher").await?);
+    let people = notice::school_staff(&mut s.tx, s.tenant, v.school_id, &SCHOOL_ROLES).await?;
     for person in &people {
         let n = Notice {
             name: String::new(),
