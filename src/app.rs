@@ -5,7 +5,7 @@
 //! isolation test fails when an id-taking route has no cross-tenant case).
 
 use crate::state::AppState;
-use crate::{admin, auth, error, evidence, handbook, home, programme, public, review};
+use crate::{admin, auth, error, evidence, handbook, home, programme, public, review, visit};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -170,6 +170,29 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/assessments/{id}/visit", review::visit::get_visit),
         post_("/assessments/{id}/visit", review::visit::post_visit),
         post_("/assessments/{id}/reopen", review::visit::post_reopen),
+        // The assessor's visit and the award.
+        get_("/visits", visit::caseload::get_caseload),
+        get_("/visits/{id}", visit::judge::get_school),
+        get_("/visits/{id}/schedule", visit::schedule::get_schedule),
+        post_("/visits/{id}/schedule", visit::schedule::post_schedule),
+        get_("/visits/{id}/themes/{number}", visit::judge::get_theme),
+        post_("/visits/{id}/strands/{key}", visit::judge::post_judgement),
+        get_("/visits/{id}/documents/{doc}", visit::judge::get_document),
+        get_("/visits/{id}/award", visit::award::get_award),
+        post_("/visits/{id}/award", visit::award::post_award),
+        get_("/assessments/{id}/award", visit::outcome::get_outcome),
+        post_(
+            "/assessments/{id}/award/acknowledge",
+            visit::outcome::post_acknowledge,
+        ),
+        get_("/assessments/{id}/certificate.pdf", visit::outcome::get_certificate),
+        get_("/assessments/{id}/report.pdf", visit::outcome::get_report),
+        post_("/assessments/{id}/renew", visit::renewal::post_renew),
+        get_("/verify/{code}", visit::outcome::get_verify),
+        get_("/moderation", visit::moderation::get_moderation),
+        get_("/moderation.csv", visit::moderation::get_moderation_csv),
+        get_("/settings/award", admin::award_setting::get_award_setting),
+        post_("/settings/award", admin::award_setting::post_award_setting),
         get_("/calendar", programme::calendar::get_calendar),
         post_("/calendar", programme::calendar::post_closure_day),
         post_("/calendar/{id}/remove", programme::calendar::post_remove),

@@ -74,4 +74,5 @@ pub mod review;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod visit;
 pub mod web;

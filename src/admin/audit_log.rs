@@ -257,7 +257,7 @@ pub async fn get_audit(
 }
 
 /// A CSV cell: quoted, and a leading = + - @ neutralised so a spreadsheet never runs it.
-fn csv_cell(value: &str) -> String {
+pub fn csv_cell(value: &str) -> String {
     let safe = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

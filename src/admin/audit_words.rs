@@ -206,6 +206,19 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
             "{who} set the assessor and visit of the handbook of {}",
             school()
         ),
+        "visit.judged" => format!(
+            "{who} recorded the agreed level of {} in the visit to {}",
+            strand(f, names),
+            school()
+        ),
+        "award.agreed" => format!(
+            "{who} agreed the award of {}: {}",
+            school(),
+            field(f, "outcome").map_or("(no outcome)", |o| if o == "not_yet" { "not yet" } else { o })
+        ),
+        "award.acknowledged" => format!("{who} acknowledged the award of {}", school()),
+        "handbook.renewed" => format!("{who} started the renewal handbook of {}", school()),
+        "award_validity.changed" => format!("{who} changed how many years an award is valid"),
         "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f, names)),
         "best_fit_rule.changed" => {
             if f.after.and_then(|a| a.get("rule")).and_then(Value::as_str)

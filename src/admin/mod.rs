@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod audit_words;
+pub mod award_setting;
 pub mod best_fit;
 pub mod cli;
 pub mod demo;

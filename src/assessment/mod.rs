@@ -18,6 +18,7 @@ use crate::domain::AssessmentId;
 use crate::error::AppError;
 use crate::framework::Framework;
 use sqlx::PgConnection;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -29,12 +30,17 @@ pub struct AssessmentRow {
     pub cohort_name: String,
     pub framework_key: String,
     pub framework_version: String,
+    /// The framework version of the handbook this one renews, if it is a renewal.
+    pub renewal_from: Option<String>,
 }
 
 /// An assessment with its pinned framework.
 pub struct Handbook {
     pub a: AssessmentRow,
     pub fw: Arc<Framework>,
+    /// Strands of a renewal's framework that the renewed handbook's version did not have: they
+    /// start empty and are marked new.
+    pub new_strands: BTreeSet<String>,
 }
 
 impl AssessmentId {
@@ -43,7 +49,9 @@ impl AssessmentId {
     pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<Handbook, AppError> {
         let school = s.school()?;
         let a: AssessmentRow = sqlx::query_as(
-            "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version
+            "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version,
+                    (SELECT p.framework_version FROM assessment p
+                     WHERE p.tenant_id = a.tenant_id AND p.id = a.renewal_of) AS renewal_from
              FROM assessment a
              JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
              JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
@@ -66,8 +74,24 @@ impl AssessmentId {
                     a.framework_version
                 )
             })?;
-        Ok(Handbook { a, fw })
+        let new_strands = new_strands(&s.state.catalogue, &fw, a.renewal_from.as_deref());
+        Ok(Handbook { a, fw, new_strands })
     }
+}
+
+/// The strands of `fw` that its renewed handbook's version (`from`) did not have (pure).
+pub fn new_strands(
+    catalogue: &crate::framework::Catalogue,
+    fw: &Framework,
+    from: Option<&str>,
+) -> BTreeSet<String> {
+    let Some(prev) = from.and_then(|v| catalogue.get(&fw.key, v)) else {
+        return BTreeSet::new();
+    };
+    fw.strands()
+        .filter(|(_, st)| prev.strand(&st.key).is_none())
+        .map(|(_, st)| st.key.clone())
+        .collect()
 }
 
 /// The school's open handbook, if it has one (a school has at most one open at a time).

@@ -84,6 +84,9 @@ impl TimelineItem {
             "reopened" => "Reopened",
             "assessor_set" => "Assessor assigned",
             "visit_set" => "Visit date set",
+            "awarded" => "Award agreed",
+            "acknowledged" => "Outcome acknowledged by the head teacher",
+            "renewed" => "Started as a renewal",
             _ => "Changed",
         }
     }

@@ -97,7 +97,11 @@ impl Role {
                 ("/evidence", "Evidence library"),
                 ("/frameworks", "Criteria"),
             ],
-            Role::Assessor => &[("/home", "Home"), ("/frameworks", "Criteria")],
+            Role::Assessor => &[
+                ("/home", "Home"),
+                ("/visits", "Visits"),
+                ("/frameworks", "Criteria"),
+            ],
             Role::HeadTeacher => &[
                 ("/home", "Home"),
                 ("/handbook", "Handbook"),
@@ -110,6 +114,7 @@ impl Role {
                 ("/cohorts", "Cohorts"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
+                ("/moderation", "Moderation"),
                 ("/audit", "Audit log"),
                 ("/frameworks", "Criteria"),
             ],
@@ -118,6 +123,7 @@ impl Role {
                 ("/schools", "Schools"),
                 ("/people", "People"),
                 ("/settings/best-fit", "Best-fit rule"),
+                ("/settings/award", "Award validity"),
                 ("/audit", "Audit log"),
             ],
             Role::PlatformOperator => &[
@@ -249,6 +255,15 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
             "The best-fit rule has been saved. Every handbook of your authority suggests by it from now on."
         }
         "best-fit-unchanged" => "Nothing has changed: the best-fit rule is as it was.",
+        "judgement-saved" => "The level and notes for the strand are saved.",
+        "award-agreed" => {
+            "The award is recorded. The school has been emailed the certificate and the report."
+        }
+        "award-acknowledged" => "You have acknowledged the outcome. Your assessor and authority can see it.",
+        "renewed" => {
+            "Your renewal handbook has started, with the texts and evidence links of the awarded one. Claim each strand's level again."
+        }
+        "award-setting-saved" => "Saved. Awards agreed from now on are valid for this many years.",
         _ => return None,
     })
 }

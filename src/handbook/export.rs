@@ -288,7 +288,14 @@ pub async fn get_pdf(
 
 /// A file name made of the school and cohort, safe anywhere.
 pub fn base_name(doc: &HandbookDoc) -> String {
-    let raw = format!("handbook {} {}", doc.a.school_name, doc.a.cohort_name);
+    plain_file_name(&format!(
+        "handbook {} {}",
+        doc.a.school_name, doc.a.cohort_name
+    ))
+}
+
+/// Words as a file name: ASCII letters and digits, lower case, runs of anything else as one `-`.
+pub fn plain_file_name(raw: &str) -> String {
     let mut out = String::new();
     for c in raw.chars() {
         if c.is_ascii_alphanumeric() {
@@ -436,6 +443,7 @@ mod tests {
                 cohort_name: "2026/27".into(),
                 framework_key: "laqm".into(),
                 framework_version: "v1".into(),
+                renewal_from: None,
             },
             framework: String::new(),
             generated: String::new(),

@@ -25,7 +25,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Characters allowed in each long text, stated on the page and enforced here.
@@ -119,6 +119,8 @@ pub struct StrandRow {
     pub written: bool,
     pub evidence: i64,
     pub comments: i64,
+    /// New in this version of the criteria, in a renewal.
+    pub new: bool,
 }
 
 /// One line per strand of a theme: claimed level, whether anything is written, documents linked,
@@ -129,6 +131,7 @@ fn strand_rows(
     entries: &HashMap<String, Entry>,
     evidence: &HashMap<String, i64>,
     comments: &HashMap<String, i64>,
+    new: &BTreeSet<String>,
 ) -> Vec<StrandRow> {
     theme
         .strands
@@ -145,6 +148,7 @@ fn strand_rows(
                 written: e.is_some_and(|e| !e.actions.trim().is_empty()),
                 evidence: evidence.get(&s.key).copied().unwrap_or(0),
                 comments: comments.get(&s.key).copied().unwrap_or(0),
+                new: new.contains(&s.key),
             }
         })
         .collect()
@@ -254,7 +258,7 @@ pub async fn get_overview(
             .iter()
             .zip(&fit.themes)
             .map(|(theme, tf)| {
-                let strands = strand_rows(&h.fw, theme, &entries, &evidence, &comments);
+                let strands = strand_rows(&h.fw, theme, &entries, &evidence, &comments, &h.new_strands);
                 ThemeView {
                     number: theme.number,
                     title: theme.title.clone(),
@@ -303,7 +307,7 @@ pub async fn get_theme(
             .find(|t| t.number == number)
             .ok_or(AppError::NotFound)?
             .clone();
-    let rows = strand_rows(&h.fw, &theme, &entries, &evidence, &comments);
+    let rows = strand_rows(&h.fw, &theme, &entries, &evidence, &comments, &h.new_strands);
     Ok(ThemePage {
         layout: s.layout("/handbook"),
         cpd: h.fw.cpd_for_theme(number).map(|c| c.name.clone()),

@@ -1,7 +1,8 @@
 //! Each role's home page after sign-in: the person's work, one click away, and only what works
 //! today. School staff see their handbook's progress and a way into it.
 
-use crate::assessment::{self, Stage, deadline};
+use crate::assessment;
+use crate::visit::caseload::Assigned;
 use crate::auth::{Role, SignedIn};
 use crate::error::AppError;
 use crate::layout::Layout;
@@ -22,18 +23,6 @@ pub struct HandbookProgress {
     pub written: i64,
     pub claimed: i64,
     pub strands: usize,
-}
-
-/// A school assigned to an assessor, on the assessor's home.
-pub struct Assigned {
-    pub school: String,
-    pub cohort: String,
-    pub stage: Stage,
-    pub visit: String,
-    pub deadline: String,
-    pub late: Option<String>,
-    /// The submitted handbook to read, once there is one.
-    pub submission: Option<Uuid>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -99,8 +88,12 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
             ],
         ),
         Role::Assessor => (
-            "The schools your local authority has assigned to you are listed here with their visits and submission deadlines; you read each handbook once the head teacher has submitted it.",
+            "The schools your local authority has assigned to you are listed here, what needs you first. Open a school to read its submitted handbook, arrange the visit, record the levels you agree during the visit and agree the award.",
             vec![link(
+                "/visits",
+                "Your visits",
+                "Every school assigned to you, with its visit, deadline and award.",
+            ), link(
                 "/frameworks",
                 "Read the criteria",
                 "The statements you assess against.",
@@ -214,63 +207,6 @@ async fn progress(
 /// Every role has a home, the operator (who belongs to no tenant) included, so this handler takes
 /// `SignedIn` rather than `Scoped<R>` and opens the tenant's transaction itself for the roles
 /// that have one.
-/// The handbooks an assessor is assigned to, next visit first.
-async fn assigned_to(
-    conn: &mut sqlx::PgConnection,
-    tenant: Uuid,
-    assessor: Uuid,
-) -> Result<Vec<Assigned>, AppError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        Option<chrono::NaiveDateTime>,
-        Option<Uuid>,
-        Option<i32>,
-    )> = sqlx::query_as(
-        "SELECT s.name, c.name, a.stage, a.visit_at, latest.id, latest.late_by
-             FROM assessment a
-             JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
-             JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
-             LEFT JOIN LATERAL (
-                 SELECT sub.id, sub.late_by FROM submission sub
-                 WHERE sub.tenant_id = a.tenant_id AND sub.assessment_id = a.id
-                 ORDER BY sub.submitted_at DESC LIMIT 1
-             ) latest ON true
-             WHERE a.tenant_id = $1 AND a.assessor_id = $2 AND a.status = 'open'
-             ORDER BY a.visit_at NULLS LAST, s.name",
-    )
-    .bind(tenant)
-    .bind(assessor)
-    .fetch_all(&mut *conn)
-    .await?;
-    let cal = crate::calendar::Calendar::of_tenant(&mut *conn, tenant).await?;
-    let today = crate::dates::uk_date(&mut *conn).await?;
-    let notice = deadline::notice_days(&mut *conn, tenant).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(school, cohort, stage, visit_at, submission, late_by)| {
-            let stage = Stage::parse(&stage).unwrap_or(Stage::InProgress);
-            Assigned {
-                school,
-                cohort,
-                visit: visit_at.map_or_else(|| "Not arranged".to_string(), crate::dates::visit),
-                deadline: if stage.is_settled() {
-                    "Submitted".to_string()
-                } else {
-                    deadline::of_visit(&cal, visit_at, notice, today).describe()
-                },
-                late: late_by
-                    .filter(|n| *n > 0)
-                    .map(crate::assessment::review::late_label),
-                stage,
-                submission,
-            }
-        })
-        .collect())
-}
-
 pub async fn get_home(signed: SignedIn) -> Result<HomePage, AppError> {
     let user = &signed.user;
     let (intro, links) = intro_and_links(user.role);
@@ -312,7 +248,10 @@ pub async fn get_home(signed: SignedIn) -> Result<HomePage, AppError> {
         }
         (Role::Assessor, Some(tenant)) => {
             let mut tx = signed.state.db.tenant_tx(tenant).await?;
-            assigned = Some(assigned_to(&mut tx, tenant, user.id).await?);
+            assigned = Some(
+                crate::visit::caseload::assigned_to(&mut tx, &signed.state.catalogue, tenant, user.id)
+                    .await?,
+            );
             tx.commit().await?;
         }
         _ => {}

@@ -63,7 +63,7 @@ async fn move_stage<R: crate::auth::Roles>(
 }
 
 /// A link into the service.
-fn link(s: &Scoped<impl crate::auth::Roles>, path: &str) -> String {
+pub fn link(s: &Scoped<impl crate::auth::Roles>, path: &str) -> String {
     format!("{}{path}", s.state.config.base_url())
 }
 

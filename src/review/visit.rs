@@ -135,25 +135,21 @@ pub struct VisitForm {
     time: String,
 }
 
-/// Sets the assessor and the visit; lead and head are emailed of what changed.
-pub async fn post_visit(
-    mut s: Scoped<Officers>,
-    Path(id): Path<AssessmentId>,
-    Form(form): Form<VisitForm>,
-) -> Result<Response, AppError> {
-    let mut page = visit_page(&mut s, id).await?;
-    let before = review::state(&mut s.tx, s.tenant, id).await?;
-    let mut errors = Errors::default();
-    let assessor = Uuid::parse_str(form.assessor.trim())
-        .ok()
-        .and_then(|a| page.assessors.iter().find(|o| o.id == a).cloned());
-    if assessor.is_none() {
-        errors.add("assessor", "Choose the assessor who will visit");
-    }
-    let today = crate::dates::uk_date(&mut s.tx).await?;
-    let date_input = DateInput::new(&form.day, &form.month, &form.year);
+/// The date and time of a visit from its form fields, or the errors to show next to them. A date
+/// in the past is refused unless it is the visit's current date (the form is saved again on the
+/// day).
+pub fn parse_visit_when(
+    day: &str,
+    month: &str,
+    year: &str,
+    time: &str,
+    today: chrono::NaiveDate,
+    current: Option<NaiveDateTime>,
+    errors: &mut Errors,
+) -> Option<NaiveDateTime> {
+    let date_input = DateInput::new(day, month, year);
     let date = match parse_real_date(&date_input, "visit-day", "The visit date") {
-        Ok(Some(d)) if d < today && Some(d) != before.visit_at.map(|v| v.date()) => {
+        Ok(Some(d)) if d < today && Some(d) != current.map(|v| v.date()) => {
             errors.add("visit-day", "The visit date must be today or in the future");
             None
         }
@@ -167,7 +163,7 @@ pub async fn post_visit(
             None
         }
     };
-    let time = match parse_time(&form.time) {
+    let time = match parse_time(time) {
         Some(t)
             if t >= NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default()
                 && t <= NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default() =>
@@ -183,15 +179,20 @@ pub async fn post_visit(
             None
         }
     };
-    let valid = errors.is_empty().then_some((assessor, date, time));
-    let Some((Some(assessor), Some(date), Some(time))) = valid else {
-        page.errors = errors;
-        page.assessor = form.assessor;
-        page.date = date_input;
-        page.time = form.time;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    };
-    let visit_at = NaiveDateTime::new(date, time);
+    Some(NaiveDateTime::new(date?, time?))
+}
+
+/// Who assesses a handbook and when: written, reminders rescheduled, the timeline and the audit
+/// log told, and the school's lead and head emailed of what changed. Used by the officer's form
+/// and the assessor's scheduling page alike.
+pub async fn set_visit<R: crate::auth::Roles>(
+    s: &mut Scoped<R>,
+    v: &Visited,
+    before: &review::ReviewState,
+    assessor: &AssessorOption,
+    visit_at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let id = AssessmentId(v.id);
     sqlx::query(
         "UPDATE assessment SET assessor_id = $3, visit_at = $4 WHERE tenant_id = $1 AND id = $2",
     )
@@ -222,54 +223,97 @@ pub async fn post_visit(
         let when = after.visit_label().unwrap_or_default();
         record_step(&mut s.tx, s.tenant, id, "visit_set", s.user.id, &when).await?;
     }
-    if assessor_changed || visit_changed {
-        let v = &page.v;
-        let mut paragraphs = vec![format!(
-            "Your local authority has {} the Attendance Quality Mark assessment of {} (cohort {}).",
-            if before.assessor_id.is_none() {
-                "arranged"
-            } else {
-                "changed"
-            },
-            v.school,
-            v.cohort
-        )];
-        paragraphs.push(format!("Assessor: {}.", assessor.name));
-        paragraphs.push(format!(
-            "Visit: {}.",
-            after.visit_label().unwrap_or_default()
-        ));
-        let (dl, _, _) = deadline::load(&mut s.tx, s.tenant, after.visit_at).await?;
-        if let (Some(date), Some(rule)) = (dl.date_label(), dl.rule()) {
+    if !(assessor_changed || visit_changed) {
+        return Ok(());
+    }
+    let who = if s.user.role == crate::auth::Role::Assessor {
+        "Your assessor has"
+    } else {
+        "Your local authority has"
+    };
+    let mut paragraphs = vec![format!(
+        "{who} {} the Attendance Quality Mark assessment of {} (cohort {}).",
+        if before.assessor_id.is_none() {
+            "arranged"
+        } else {
+            "changed"
+        },
+        v.school,
+        v.cohort
+    )];
+    paragraphs.push(format!("Assessor: {}.", assessor.name));
+    paragraphs.push(format!(
+        "Visit: {}.",
+        after.visit_label().unwrap_or_default()
+    ));
+    let (dl, _, _) = deadline::load(&mut s.tx, s.tenant, after.visit_at).await?;
+    if let (Some(date), Some(rule)) = (dl.date_label(), dl.rule()) {
+        if !after.stage.is_settled() {
             paragraphs.push(format!(
                 "Submission deadline: {date}. {rule} The head teacher submits it from the service."
             ));
         }
-        let people = notice::school_staff(&mut s.tx, s.tenant, v.school_id, &SCHOOL_ROLES).await?;
-        for person in &people {
-            let n = Notice {
-                name: String::new(),
-                subject: format!(
-                    "Your assessment visit: {}",
-                    after.visit_label().unwrap_or_default()
-                ),
-                paragraphs: paragraphs.clone(),
-                link: Some((
-                    "Open the handbook".into(),
-                    link(&s, &format!("/assessments/{id}")),
-                )),
-                attachment: None,
-            };
-            notice::send(&mut s.tx, s.tenant, person, n).await?;
-        }
-        let set = s
-            .event("visit.set")
-            .school(Some(page.v.school_id))
-            .subject("assessment", id)
-            .before(json!({"assessor": before.assessor, "visit": before.visit_label()}))
-            .after(json!({"assessor": assessor.name, "visit": after.visit_label()}));
-        s.record(set).await?;
     }
+    let people = notice::school_staff(&mut s.tx, s.tenant, v.school_id, &SCHOOL_ROLES).await?;
+    for person in &people {
+        let n = Notice {
+            name: String::new(),
+            subject: format!(
+                "Your assessment visit: {}",
+                after.visit_label().unwrap_or_default()
+            ),
+            paragraphs: paragraphs.clone(),
+            link: Some((
+                "Open the handbook".into(),
+                link(s, &format!("/assessments/{id}")),
+            )),
+            attachment: None,
+        };
+        notice::send(&mut s.tx, s.tenant, person, n).await?;
+    }
+    let set = s
+        .event("visit.set")
+        .school(Some(v.school_id))
+        .subject("assessment", id)
+        .before(json!({"assessor": before.assessor, "visit": before.visit_label()}))
+        .after(json!({"assessor": assessor.name, "visit": after.visit_label()}));
+    s.record(set).await?;
+    Ok(())
+}
+
+/// Sets the assessor and the visit; lead and head are emailed of what changed.
+pub async fn post_visit(
+    mut s: Scoped<Officers>,
+    Path(id): Path<AssessmentId>,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, AppError> {
+    let mut page = visit_page(&mut s, id).await?;
+    let before = review::state(&mut s.tx, s.tenant, id).await?;
+    let mut errors = Errors::default();
+    let assessor = Uuid::parse_str(form.assessor.trim())
+        .ok()
+        .and_then(|a| page.assessors.iter().find(|o| o.id == a).cloned());
+    if assessor.is_none() {
+        errors.add("assessor", "Choose the assessor who will visit");
+    }
+    let today = crate::dates::uk_date(&mut s.tx).await?;
+    let when = parse_visit_when(
+        &form.day,
+        &form.month,
+        &form.year,
+        &form.time,
+        today,
+        before.visit_at,
+        &mut errors,
+    );
+    let (Some(assessor), Some(visit_at), true) = (assessor, when, errors.is_empty()) else {
+        page.errors = errors;
+        page.assessor = form.assessor;
+        page.date = DateInput::new(&form.day, &form.month, &form.year);
+        page.time = form.time;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    set_visit(&mut s, &page.v, &before, &assessor, visit_at).await?;
     let back = format!("/cohorts/{}", page.v.cohort_id);
     let state = s.state.clone();
     s.commit().await?;

@@ -1161,3 +1161,141 @@ async fn the_review_pages_have_no_accessibility_violations() {
     browser.quit().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Visit mode at tablet size: the assessor records a level and notes for every strand while the
+/// network drops and returns, and nothing is lost; then agrees Silver with a reason, the head
+/// acknowledges, and the public check shows the award, then "expired".
+#[tokio::test]
+async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connection() {
+    use aqm::auth::Role;
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let assessor = crate::review::assessor(&app, &w).await;
+    crate::visit::submitted(&app, &w, &assessor).await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+    browser.sign_in(&base, &assessor).await;
+    check(&browser, &base, Some("/visits"), "caseload", &mut failures).await;
+    let visit = format!("/visits/{}", w.assessment);
+    check(&browser, &base, Some(&visit), "assigned school", &mut failures).await;
+    let fw = app.catalogue.get("laqm", "v1").unwrap();
+    let stored = |key: String| {
+        let pool = app.pool.clone();
+        let id = w.assessment;
+        async move {
+            sqlx::query_as::<_, (Option<String>, String)>(
+                "SELECT agreed_level, notes FROM strand_judgement WHERE assessment_id = $1 AND strand_key = $2",
+            )
+            .bind(id)
+            .bind(key)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let all_sent = "return document.getElementById('queue-status').dataset.waiting === '0';";
+    for theme in &fw.themes {
+        browser
+            .goto(&format!("{base}{visit}/themes/{}", theme.number))
+            .await;
+        browser.set_size(820, 1180).await;
+        if theme.number == 1 {
+            check(&browser, &base, None, "visit mode", &mut failures).await;
+            browser.set_size(820, 1180).await;
+        }
+        for (i, st) in theme.strands.iter().enumerate() {
+            // The Wi-Fi drops after the first strand of theme 1 and comes back after its last.
+            if theme.number == 1 && i == 1 {
+                browser.wait_for(all_sent, "the first strand to be sent").await;
+                browser.set_offline(true).await;
+            }
+            let level = if st.statements.contains_key("silver") {
+                "silver".to_string()
+            } else {
+                st.statements.keys().next().unwrap().clone()
+            };
+            browser
+                .eval(
+                    "const r = document.getElementById('level-' + arguments[0] + '-' + arguments[1]);
+                     r.click();",
+                    json!([st.key, level]),
+                )
+                .await;
+            browser
+                .type_into(
+                    &format!("textarea[id='notes-{}']", st.key),
+                    &format!("Seen in the hall: {}", st.key),
+                )
+                .await;
+            if theme.number == 1 && i + 1 == theme.strands.len() {
+                let status = browser.text().await;
+                assert!(
+                    status.contains("waiting to be sent"),
+                    "the page says what is waiting: {status}"
+                );
+                assert_eq!(stored(st.key.clone()).await, None);
+                browser.set_offline(false).await;
+            }
+        }
+        browser.wait_for(all_sent, "every change to be confirmed").await;
+        assert!(browser.text().await.contains("All your levels and notes are saved."));
+    }
+    for (_, st) in fw.strands() {
+        let (level, notes) = stored(st.key.clone())
+            .await
+            .unwrap_or_else(|| panic!("strand {} not saved", st.key));
+        assert!(level.is_some(), "{}", st.key);
+        assert_eq!(notes, format!("Seen in the hall: {}", st.key));
+    }
+    // The award: Silver, with a reason.
+    let award = format!("{visit}/award");
+    check(&browser, &base, Some(&award), "award", &mut failures).await;
+    browser
+        .submit(
+            "form[action$='/award']",
+            &[
+                ("#outcome-silver", "silver"),
+                ("#reason", "Agreed with the school after reviewing theme 5's evidence."),
+                ("#strengths-1", "The attendance policy is known by every family."),
+            ],
+        )
+        .await;
+    assert!(browser.text().await.contains("Award: Silver"));
+    let outcome = format!("/assessments/{}/award", w.assessment);
+    // The head acknowledges.
+    browser.sign_in(&base, &w.head).await;
+    check(&browser, &base, Some(&outcome), "award outcome", &mut failures).await;
+    browser
+        .submit("form[action$='/acknowledge']", &[])
+        .await;
+    assert!(browser.text().await.contains("Acknowledged by"));
+    // The public check, signed out.
+    let code: String = sqlx::query_scalar("SELECT verify_code FROM award WHERE assessment_id = $1")
+        .bind(w.assessment)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    browser.submit("form[action='/sign-out']", &[]).await;
+    let verify = format!("/verify/{code}");
+    check(&browser, &base, Some(&verify), "verification", &mut failures).await;
+    let text = browser.text().await;
+    assert!(text.contains("Current") && text.contains("Silver") && text.contains("Riverside Primary"));
+    sqlx::query("UPDATE award SET expires_on = current_date - 1 WHERE assessment_id = $1")
+        .bind(w.assessment)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.goto(&format!("{base}{verify}")).await;
+    assert!(browser.text().await.contains("expired"));
+    // The officer's moderation and the administrator's setting.
+    browser.sign_in(&base, &w.officer).await;
+    check(&browser, &base, Some("/moderation"), "moderation", &mut failures).await;
+    let admin = app
+        .add_user(Some(w.tenant), Role::TenantAdmin, None, "admin@example.org")
+        .await;
+    browser.sign_in(&base, &admin).await;
+    check(&browser, &base, Some("/settings/award"), "award validity", &mut failures).await;
+    browser.quit().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -411,6 +411,33 @@ impl Visitor {
         self.read(resp).await
     }
 
+    /// Posts a form as a page's script does, asking for JSON: the status and the reply.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        if self.csrf.is_none() {
+            self.get("/sign-in").await;
+        }
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("cookie", self.cookie_header())
+            .header("accept", "application/json")
+            .header("x-csrf-token", &token)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let reply = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, reply)
+    }
+
     /// A download: the raw response, with this visitor's cookies.
     pub async fn download(&self, path: &str) -> reqwest::Response {
         self.client

@@ -18,6 +18,7 @@ mod new_user;
 mod public_pages;
 mod review;
 mod schools;
+mod visit;
 mod security;
 mod serving;
 mod webdriver;

@@ -9,7 +9,7 @@ use aqm::auth::Role;
 use uuid::Uuid;
 
 /// Rows of the outbox sent to `address` (the mailbox as written: `"Name" <address>`).
-async fn mails_to(app: &TestApp, address: &str) -> Vec<(String, String, bool)> {
+pub async fn mails_to(app: &TestApp, address: &str) -> Vec<(String, String, bool)> {
     sqlx::query_as(
         "SELECT subject, body_text, attachment IS NOT NULL FROM outbox WHERE to_address LIKE '%<' || $1 || '>' ORDER BY created_at",
     )
@@ -27,13 +27,13 @@ async fn stage(app: &TestApp, assessment: Uuid) -> String {
         .unwrap()
 }
 
-async fn assessor(app: &TestApp, w: &World) -> TestUser {
+pub async fn assessor(app: &TestApp, w: &World) -> TestUser {
     app.add_user(Some(w.tenant), Role::Assessor, None, "assessor@example.org")
         .await
 }
 
 /// A date `days` from today (UK), for a visit.
-fn in_days(days: i64) -> chrono::NaiveDate {
+pub fn in_days(days: i64) -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive() + chrono::Duration::days(days)
 }
 
@@ -43,7 +43,7 @@ fn visit_words(d: chrono::NaiveDate) -> String {
 }
 
 /// The officer's form: assessor and visit on `day`, for the handbook of `w.school`.
-async fn set_visit(
+pub async fn set_visit(
     o: &mut Visitor,
     w: &World,
     assessor: &TestUser,

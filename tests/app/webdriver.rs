@@ -128,6 +128,18 @@ impl Browser {
             .await;
     }
 
+    /// Cuts the browser's network (as lost Wi-Fi does) or gives it back.
+    pub async fn set_offline(&self, offline: bool) {
+        self.command(
+            "chromium/network_conditions",
+            json!({"network_conditions": {
+                "offline": offline, "latency": 0,
+                "download_throughput": -1, "upload_throughput": -1
+            }}),
+        )
+        .await;
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     pub async fn eval(&self, script: &str, args: Value) -> Value {
         self.command("execute/sync", json!({"script": script, "args": args}))
