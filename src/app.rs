@@ -185,7 +185,10 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
             "/assessments/{id}/award/acknowledge",
             visit::outcome::post_acknowledge,
         ),
-        get_("/assessments/{id}/certificate.pdf", visit::outcome::get_certificate),
+        get_(
+            "/assessments/{id}/certificate.pdf",
+            visit::outcome::get_certificate,
+        ),
         get_("/assessments/{id}/report.pdf", visit::outcome::get_report),
         post_("/assessments/{id}/renew", visit::renewal::post_renew),
         get_("/verify/{code}", visit::outcome::get_verify),

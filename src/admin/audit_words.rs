@@ -214,7 +214,11 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
         "award.agreed" => format!(
             "{who} agreed the award of {}: {}",
             school(),
-            field(f, "outcome").map_or("(no outcome)", |o| if o == "not_yet" { "not yet" } else { o })
+            field(f, "outcome").map_or("(no outcome)", |o| if o == "not_yet" {
+                "not yet"
+            } else {
+                o
+            })
         ),
         "award.acknowledged" => format!("{who} acknowledged the award of {}", school()),
         "handbook.renewed" => format!("{who} started the renewal handbook of {}", school()),

@@ -92,7 +92,11 @@ pub async fn post_award_setting(
     }
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, "/settings/award", "award-setting-saved"))
+    Ok(redirect_with_flash(
+        &state,
+        "/settings/award",
+        "award-setting-saved",
+    ))
 }
 
 #[cfg(test)]

@@ -259,7 +259,9 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "award-agreed" => {
             "The award is recorded. The school has been emailed the certificate and the report."
         }
-        "award-acknowledged" => "You have acknowledged the outcome. Your assessor and authority can see it.",
+        "award-acknowledged" => {
+            "You have acknowledged the outcome. Your assessor and authority can see it."
+        }
         "renewed" => {
             "Your renewal handbook has started, with the texts and evidence links of the awarded one. Claim each strand's level again."
         }

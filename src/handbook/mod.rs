@@ -253,23 +253,24 @@ pub async fn get_overview(
     let review = review_panel(&mut s, id).await?;
     let rule = best_fit_setting::in_force(&mut s.tx, s.tenant, &h.fw).await?;
     let fit = framework::best_fit(&h.fw, &rule.rule, &claims(&entries));
-    let themes =
-        h.fw.themes
-            .iter()
-            .zip(&fit.themes)
-            .map(|(theme, tf)| {
-                let strands = strand_rows(&h.fw, theme, &entries, &evidence, &comments, &h.new_strands);
-                ThemeView {
-                    number: theme.number,
-                    title: theme.title.clone(),
-                    written: strands.iter().filter(|s| s.written).count(),
-                    claimed: strands.iter().filter(|s| s.claimed != "None").count(),
-                    strands,
-                    fit: level_name(&h.fw, tf.level.as_deref()),
-                    reason: tf.reason.clone(),
-                }
-            })
-            .collect();
+    let themes = h
+        .fw
+        .themes
+        .iter()
+        .zip(&fit.themes)
+        .map(|(theme, tf)| {
+            let strands = strand_rows(&h.fw, theme, &entries, &evidence, &comments, &h.new_strands);
+            ThemeView {
+                number: theme.number,
+                title: theme.title.clone(),
+                written: strands.iter().filter(|s| s.written).count(),
+                claimed: strands.iter().filter(|s| s.claimed != "None").count(),
+                strands,
+                fit: level_name(&h.fw, tf.level.as_deref()),
+                reason: tf.reason.clone(),
+            }
+        })
+        .collect();
     Ok(OverviewPage {
         layout: s.layout("/handbook"),
         fw_name: format!("{} ({})", h.fw.name, h.fw.version),
@@ -307,7 +308,14 @@ pub async fn get_theme(
             .find(|t| t.number == number)
             .ok_or(AppError::NotFound)?
             .clone();
-    let rows = strand_rows(&h.fw, &theme, &entries, &evidence, &comments, &h.new_strands);
+    let rows = strand_rows(
+        &h.fw,
+        &theme,
+        &entries,
+        &evidence,
+        &comments,
+        &h.new_strands,
+    );
     Ok(ThemePage {
         layout: s.layout("/handbook"),
         cpd: h.fw.cpd_for_theme(number).map(|c| c.name.clone()),

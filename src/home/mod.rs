@@ -2,10 +2,10 @@
 //! today. School staff see their handbook's progress and a way into it.
 
 use crate::assessment;
-use crate::visit::caseload::Assigned;
 use crate::auth::{Role, SignedIn};
 use crate::error::AppError;
 use crate::layout::Layout;
+use crate::visit::caseload::Assigned;
 use askama::Template;
 use askama_web::WebTemplate;
 use uuid::Uuid;
@@ -89,15 +89,18 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
         ),
         Role::Assessor => (
             "The schools your local authority has assigned to you are listed here, what needs you first. Open a school to read its submitted handbook, arrange the visit, record the levels you agree during the visit and agree the award.",
-            vec![link(
-                "/visits",
-                "Your visits",
-                "Every school assigned to you, with its visit, deadline and award.",
-            ), link(
-                "/frameworks",
-                "Read the criteria",
-                "The statements you assess against.",
-            )],
+            vec![
+                link(
+                    "/visits",
+                    "Your visits",
+                    "Every school assigned to you, with its visit, deadline and award.",
+                ),
+                link(
+                    "/frameworks",
+                    "Read the criteria",
+                    "The statements you assess against.",
+                ),
+            ],
         ),
         Role::LaOfficer => (
             "You run the programme for your authority: cohorts and enrolment, schools, people, and the record of what changed.",
@@ -249,8 +252,13 @@ pub async fn get_home(signed: SignedIn) -> Result<HomePage, AppError> {
         (Role::Assessor, Some(tenant)) => {
             let mut tx = signed.state.db.tenant_tx(tenant).await?;
             assigned = Some(
-                crate::visit::caseload::assigned_to(&mut tx, &signed.state.catalogue, tenant, user.id)
-                    .await?,
+                crate::visit::caseload::assigned_to(
+                    &mut tx,
+                    &signed.state.catalogue,
+                    tenant,
+                    user.id,
+                )
+                .await?,
             );
             tx.commit().await?;
         }

@@ -247,12 +247,11 @@ pub async fn set_visit<R: crate::auth::Roles>(
         after.visit_label().unwrap_or_default()
     ));
     let (dl, _, _) = deadline::load(&mut s.tx, s.tenant, after.visit_at).await?;
-    if let (Some(date), Some(rule)) = (dl.date_label(), dl.rule()) {
-        if !after.stage.is_settled() {
-            paragraphs.push(format!(
-                "Submission deadline: {date}. {rule} The head teacher submits it from the service."
-            ));
-        }
+    if let (Some(date), Some(rule), false) = (dl.date_label(), dl.rule(), after.stage.is_settled())
+    {
+        paragraphs.push(format!(
+            "Submission deadline: {date}. {rule} The head teacher submits it from the service."
+        ));
     }
     let people = notice::school_staff(&mut s.tx, s.tenant, v.school_id, &SCHOOL_ROLES).await?;
     for person in &people {

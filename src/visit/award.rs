@@ -47,7 +47,10 @@ pub fn check(fw: &Framework, outcome: &str, suggested: &str, reason: &str) -> Er
         );
     }
     if reason.chars().count() > TEXT_LIMIT {
-        errors.add("reason", format!("The reason must be {TEXT_LIMIT} characters or fewer"));
+        errors.add(
+            "reason",
+            format!("The reason must be {TEXT_LIMIT} characters or fewer"),
+        );
     }
     errors
 }
@@ -103,11 +106,10 @@ async fn fits(s: &mut Scoped<Assessors>, a: &Assessed) -> Result<Fits, AppError>
     let entries = handbook::entries(&mut s.tx, s.tenant, id).await?;
     let js = judgements(&mut s.tx, s.tenant, id).await?;
     let rule = best_fit_setting::in_force(&mut s.tx, s.tenant, &a.fw).await?;
-    let unjudged = a
-        .fw
-        .strands()
-        .filter(|(_, st)| js.get(&st.key).is_none_or(|j| j.agreed_level.is_none()))
-        .count();
+    let unjudged =
+        a.fw.strands()
+            .filter(|(_, st)| js.get(&st.key).is_none_or(|j| j.agreed_level.is_none()))
+            .count();
     Ok(Fits {
         claimed: framework::best_fit(&a.fw, &rule.rule, &handbook::claims(&entries)),
         agreed: framework::best_fit(&a.fw, &rule.rule, &agreed(&js)),
@@ -210,8 +212,15 @@ pub async fn post_award(
         for (field, text) in [("strengths", &t.strengths), ("development", &t.development)] {
             if text.chars().count() > TEXT_LIMIT {
                 errors.add(
-                    if field == "strengths" { "strengths" } else { "development" },
-                    format!("Key theme {}: the text must be {TEXT_LIMIT} characters or fewer", t.number),
+                    if field == "strengths" {
+                        "strengths"
+                    } else {
+                        "development"
+                    },
+                    format!(
+                        "Key theme {}: the text must be {TEXT_LIMIT} characters or fewer",
+                        t.number
+                    ),
                 );
             }
         }
@@ -274,14 +283,22 @@ pub async fn post_award(
         .event("award.agreed")
         .school(Some(p.a.v.school_id))
         .subject("assessment", id)
-        .after(json!({"outcome": outcome, "suggested": p.suggested, "reason": reason,
-                      "awarded_on": awarded_on, "expires_on": expires_on}));
+        .after(
+            json!({"outcome": outcome, "suggested": p.suggested, "reason": reason,
+                      "awarded_on": awarded_on, "expires_on": expires_on}),
+        );
     s.record(ev).await?;
     // The certificate and the report, to the school's lead and head.
     let view = outcome::load_award(&mut s.tx, s.tenant, id, &s.state.catalogue).await?;
     let mut attachments = vec![("report", outcome::report_pdf(&view).await?)];
     if is_level {
-        attachments.insert(0, ("certificate", outcome::certificate_pdf(&view, &s.state.config.base_url()).await?));
+        attachments.insert(
+            0,
+            (
+                "certificate",
+                outcome::certificate_pdf(&view, &s.state.config.base_url()).await?,
+            ),
+        );
     }
     let people = notice::school_staff(&mut s.tx, s.tenant, p.a.v.school_id, &SCHOOL_ROLES).await?;
     let address = link(&s, &format!("/assessments/{id}/award"));
@@ -291,7 +308,11 @@ pub async fn post_award(
                 name: String::new(),
                 subject: format!(
                     "{}: {}",
-                    if *what == "certificate" { "Your Attendance Quality Mark certificate" } else { "Your assessment report" },
+                    if *what == "certificate" {
+                        "Your Attendance Quality Mark certificate"
+                    } else {
+                        "Your assessment report"
+                    },
                     p.a.v.school
                 ),
                 paragraphs: vec![
@@ -299,7 +320,9 @@ pub async fn post_award(
                         "{} has agreed the Attendance Quality Mark award of {}: {words}.",
                         s.user.name, p.a.v.school
                     ),
-                    format!("The {what} is attached as a PDF. The head teacher acknowledges the outcome in the service."),
+                    format!(
+                        "The {what} is attached as a PDF. The head teacher acknowledges the outcome in the service."
+                    ),
                 ],
                 link: Some(("See the award".into(), address.clone())),
                 attachment: Some(crate::mail::Attachment {

@@ -56,7 +56,9 @@ pub async fn judgements(
 
 /// Agreed levels for the best-fit rule: strands agreed at a level (none of the levels counts as
 /// judged without a level, as an empty claim does).
-pub fn agreed(judgements: &HashMap<String, Judgement>) -> std::collections::BTreeMap<String, String> {
+pub fn agreed(
+    judgements: &HashMap<String, Judgement>,
+) -> std::collections::BTreeMap<String, String> {
     judgements
         .values()
         .filter_map(|j| {
@@ -96,28 +98,26 @@ pub async fn get_school(
     let a = id.load_for_assessor(&mut s).await?;
     let js = judgements(&mut s.tx, s.tenant, id).await?;
     let (dl, _, _) = crate::assessment::deadline::load(&mut s.tx, s.tenant, a.visit_at).await?;
-    let award: Option<String> = sqlx::query_scalar(
-        "SELECT outcome FROM award WHERE tenant_id = $1 AND assessment_id = $2",
-    )
-    .bind(s.tenant)
-    .bind(id)
-    .fetch_optional(&mut *s.tx)
-    .await?;
-    let themes: Vec<ThemeProgress> = a
-        .fw
-        .themes
-        .iter()
-        .map(|t| ThemeProgress {
-            number: t.number,
-            title: t.title.clone(),
-            judged: t
-                .strands
-                .iter()
-                .filter(|st| js.get(&st.key).is_some_and(|j| j.agreed_level.is_some()))
-                .count(),
-            strands: t.strands.len(),
-        })
-        .collect();
+    let award: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM award WHERE tenant_id = $1 AND assessment_id = $2")
+            .bind(s.tenant)
+            .bind(id)
+            .fetch_optional(&mut *s.tx)
+            .await?;
+    let themes: Vec<ThemeProgress> =
+        a.fw.themes
+            .iter()
+            .map(|t| ThemeProgress {
+                number: t.number,
+                title: t.title.clone(),
+                judged: t
+                    .strands
+                    .iter()
+                    .filter(|st| js.get(&st.key).is_some_and(|j| j.agreed_level.is_some()))
+                    .count(),
+                strands: t.strands.len(),
+            })
+            .collect();
     Ok(SchoolPage {
         layout: s.layout("/visits"),
         visit: a
@@ -183,7 +183,7 @@ pub struct ThemePage {
     error: Option<(String, String)>,
 }
 
-fn theme<'a>(fw: &'a Framework, number: u32) -> Result<&'a Theme, AppError> {
+fn theme(fw: &Framework, number: u32) -> Result<&Theme, AppError> {
     fw.themes
         .iter()
         .find(|t| t.number == number)
@@ -194,7 +194,9 @@ fn theme<'a>(fw: &'a Framework, number: u32) -> Result<&'a Theme, AppError> {
 pub fn judging_locked(stage: Stage) -> Option<&'static str> {
     match stage {
         Stage::Submitted => None,
-        Stage::Awarded => Some("The award has been agreed: the levels and notes can no longer change."),
+        Stage::Awarded => {
+            Some("The award has been agreed: the levels and notes can no longer change.")
+        }
         _ => Some(
             "The school has not submitted its handbook yet. You can record levels and notes once the head teacher has submitted it.",
         ),
@@ -260,15 +262,14 @@ async fn theme_page(
         .collect();
     let numbers: Vec<u32> = a.fw.themes.iter().map(|t| t.number).collect();
     let at = numbers.iter().position(|n| *n == number).unwrap_or(0);
-    let mut levels: Vec<LevelChoice> = a
-        .fw
-        .levels
-        .iter()
-        .map(|l| LevelChoice {
-            key: l.key.clone(),
-            name: l.name.clone(),
-        })
-        .collect();
+    let mut levels: Vec<LevelChoice> =
+        a.fw.levels
+            .iter()
+            .map(|l| LevelChoice {
+                key: l.key.clone(),
+                name: l.name.clone(),
+            })
+            .collect();
     levels.push(LevelChoice {
         key: NONE.to_string(),
         name: level_words(&a.fw, Some(NONE)),
@@ -330,7 +331,11 @@ pub async fn post_judgement(
     let json = wants_json(&headers);
     if let Some(why) = judging_locked(a.stage) {
         if json {
-            return Ok((StatusCode::CONFLICT, axum::Json(json!({"status": "locked", "message": why}))).into_response());
+            return Ok((
+                StatusCode::CONFLICT,
+                axum::Json(json!({"status": "locked", "message": why})),
+            )
+                .into_response());
         }
         return Err(AppError::Locked(why));
     }

@@ -85,7 +85,11 @@ impl AssessmentId {
             .catalogue
             .get(&r.framework_key, &r.framework_version)
             .ok_or_else(|| {
-                anyhow::anyhow!("framework {} {} is not loaded", r.framework_key, r.framework_version)
+                anyhow::anyhow!(
+                    "framework {} {} is not loaded",
+                    r.framework_key,
+                    r.framework_version
+                )
             })?;
         Ok(Assessed {
             v: Visited {
@@ -115,6 +119,8 @@ pub fn level_words(fw: &Framework, key: Option<&str>) -> String {
         None => "Not judged yet".to_string(),
         Some(NONE) => "None of the levels".to_string(),
         Some(NOT_YET) => "Not yet".to_string(),
-        Some(k) => fw.level(k).map_or_else(|| k.to_string(), |l| l.name.clone()),
+        Some(k) => fw
+            .level(k)
+            .map_or_else(|| k.to_string(), |l| l.name.clone()),
     }
 }

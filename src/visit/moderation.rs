@@ -72,7 +72,9 @@ pub struct Pattern {
 
 /// Each assessor's pattern over `rows` (pure), themes `themes` in order.
 pub fn patterns(rows: &[Judged], themes: &[u32]) -> Vec<Pattern> {
-    let mut by: BTreeMap<&str, (Vec<Uuid>, Tally, BTreeMap<u32, Tally>)> = BTreeMap::new();
+    // Per assessor: their handbooks, their overall tally, their tally per theme.
+    type Of = (Vec<Uuid>, Tally, BTreeMap<u32, Tally>);
+    let mut by: BTreeMap<&str, Of> = BTreeMap::new();
     for j in rows {
         let e = by.entry(&j.assessor).or_default();
         if !e.0.contains(&j.assessment) {
@@ -95,10 +97,7 @@ pub fn patterns(rows: &[Judged], themes: &[u32]) -> Vec<Pattern> {
 }
 
 /// Every judged strand of every awarded handbook of the authority, in one query.
-async fn judged(
-    s: &mut Scoped<Officers>,
-    catalogue: &Catalogue,
-) -> Result<Vec<Judged>, AppError> {
+async fn judged(s: &mut Scoped<Officers>, catalogue: &Catalogue) -> Result<Vec<Judged>, AppError> {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(String, String, Uuid, String, String, String, Option<String>, String)> =
         sqlx::query_as(
@@ -224,7 +223,12 @@ pub async fn get_moderation(mut s: Scoped<Officers>) -> Result<ModerationPage, A
     let mut schools: Vec<SchoolRow> = Vec::new();
     for j in rows {
         match schools.last_mut() {
-            Some(last) if last.strands.first().is_some_and(|f| f.assessment == j.assessment) => {
+            Some(last)
+                if last
+                    .strands
+                    .first()
+                    .is_some_and(|f| f.assessment == j.assessment) =>
+            {
                 last.tally.add(&j);
                 last.strands.push(j);
             }
@@ -273,7 +277,13 @@ pub async fn get_moderation_csv(mut s: Scoped<Officers>) -> Result<Response, App
             &j.agreed_name,
             &is.to_string(),
         ];
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     Ok((
@@ -325,13 +335,26 @@ mod tests {
         assert_eq!(p[0].schools, 2);
         assert_eq!(
             p[0].overall,
-            Tally { judged: 4, same: 3, higher: 0, lower: 1 }
+            Tally {
+                judged: 4,
+                same: 3,
+                higher: 0,
+                lower: 1
+            }
         );
         assert_eq!(p[0].overall.agreement(), Some(75));
         assert_eq!(p[0].themes[0].1.agreement(), Some(50));
         assert_eq!(p[0].themes[1].1.agreement(), Some(100));
         assert_eq!(p[0].themes[2].1.agreement(), None);
-        assert_eq!(p[1].overall, Tally { judged: 3, same: 1, higher: 1, lower: 1 });
+        assert_eq!(
+            p[1].overall,
+            Tally {
+                judged: 3,
+                same: 1,
+                higher: 1,
+                lower: 1
+            }
+        );
         assert_eq!(p[1].overall.agreement(), Some(33));
         assert_eq!(p[1].themes[1].1.agreement_words(), "50%");
     }

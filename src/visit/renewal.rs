@@ -53,9 +53,7 @@ pub async fn post_renew(
     .await?
     .rows_affected();
     if closed != 1 {
-        return Err(AppError::Locked(
-            "This handbook has already been renewed.",
-        ));
+        return Err(AppError::Locked("This handbook has already been renewed."));
     }
     let renewal = AssessmentId(Uuid::new_v4());
     sqlx::query(
@@ -99,12 +97,22 @@ pub async fn post_renew(
     .execute(&mut *s.tx)
     .await?
     .rows_affected();
-    record_step(&mut s.tx, s.tenant, renewal, "renewed", s.user.id, &h.a.cohort_name).await?;
+    record_step(
+        &mut s.tx,
+        s.tenant,
+        renewal,
+        "renewed",
+        s.user.id,
+        &h.a.cohort_name,
+    )
+    .await?;
     let ev = s
         .event("handbook.renewed")
         .subject("assessment", renewal)
-        .after(json!({"renews": id, "framework": fw.key, "version": fw.version,
-                      "texts_carried": texts, "links_carried": links}));
+        .after(
+            json!({"renews": id, "framework": fw.key, "version": fw.version,
+                      "texts_carried": texts, "links_carried": links}),
+        );
     s.record(ev).await?;
     let state = s.state.clone();
     s.commit().await?;

@@ -148,7 +148,11 @@ pub async fn post_schedule(
     set_visit(&mut s, &p.a.v, &before, &me, visit_at).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/visits/{id}"), "visit-set"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/visits/{id}"),
+        "visit-set",
+    ))
 }
 
 #[cfg(test)]
@@ -164,7 +168,11 @@ mod tests {
             notice_days: 5,
             standing: Standing::Late(2),
         };
-        assert!(short_notice(&late, false).unwrap().contains("less than 5 working days"));
+        assert!(
+            short_notice(&late, false)
+                .unwrap()
+                .contains("less than 5 working days")
+        );
         assert_eq!(short_notice(&late, true), None);
         let today = Deadline::Known {
             date,

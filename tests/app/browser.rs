@@ -1178,7 +1178,14 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
     browser.sign_in(&base, &assessor).await;
     check(&browser, &base, Some("/visits"), "caseload", &mut failures).await;
     let visit = format!("/visits/{}", w.assessment);
-    check(&browser, &base, Some(&visit), "assigned school", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&visit),
+        "assigned school",
+        &mut failures,
+    )
+    .await;
     let fw = app.catalogue.get("laqm", "v1").unwrap();
     let stored = |key: String| {
         let pool = app.pool.clone();
@@ -1207,7 +1214,9 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
         for (i, st) in theme.strands.iter().enumerate() {
             // The Wi-Fi drops after the first strand of theme 1 and comes back after its last.
             if theme.number == 1 && i == 1 {
-                browser.wait_for(all_sent, "the first strand to be sent").await;
+                browser
+                    .wait_for(all_sent, "the first strand to be sent")
+                    .await;
                 browser.set_offline(true).await;
             }
             let level = if st.statements.contains_key("silver") {
@@ -1238,8 +1247,15 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
                 browser.set_offline(false).await;
             }
         }
-        browser.wait_for(all_sent, "every change to be confirmed").await;
-        assert!(browser.text().await.contains("All your levels and notes are saved."));
+        browser
+            .wait_for(all_sent, "every change to be confirmed")
+            .await;
+        assert!(
+            browser
+                .text()
+                .await
+                .contains("All your levels and notes are saved.")
+        );
     }
     for (_, st) in fw.strands() {
         let (level, notes) = stored(st.key.clone())
@@ -1256,8 +1272,14 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
             "form[action$='/award']",
             &[
                 ("#outcome-silver", "silver"),
-                ("#reason", "Agreed with the school after reviewing theme 5's evidence."),
-                ("#strengths-1", "The attendance policy is known by every family."),
+                (
+                    "#reason",
+                    "Agreed with the school after reviewing theme 5's evidence.",
+                ),
+                (
+                    "#strengths-1",
+                    "The attendance policy is known by every family.",
+                ),
             ],
         )
         .await;
@@ -1265,10 +1287,15 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
     let outcome = format!("/assessments/{}/award", w.assessment);
     // The head acknowledges.
     browser.sign_in(&base, &w.head).await;
-    check(&browser, &base, Some(&outcome), "award outcome", &mut failures).await;
-    browser
-        .submit("form[action$='/acknowledge']", &[])
-        .await;
+    check(
+        &browser,
+        &base,
+        Some(&outcome),
+        "award outcome",
+        &mut failures,
+    )
+    .await;
+    browser.submit("form[action$='/acknowledge']", &[]).await;
     assert!(browser.text().await.contains("Acknowledged by"));
     // The public check, signed out.
     let code: String = sqlx::query_scalar("SELECT verify_code FROM award WHERE assessment_id = $1")
@@ -1278,9 +1305,18 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
         .unwrap();
     browser.submit("form[action='/sign-out']", &[]).await;
     let verify = format!("/verify/{code}");
-    check(&browser, &base, Some(&verify), "verification", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&verify),
+        "verification",
+        &mut failures,
+    )
+    .await;
     let text = browser.text().await;
-    assert!(text.contains("Current") && text.contains("Silver") && text.contains("Riverside Primary"));
+    assert!(
+        text.contains("Current") && text.contains("Silver") && text.contains("Riverside Primary")
+    );
     sqlx::query("UPDATE award SET expires_on = current_date - 1 WHERE assessment_id = $1")
         .bind(w.assessment)
         .execute(&app.pool)
@@ -1290,12 +1326,26 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
     assert!(browser.text().await.contains("expired"));
     // The officer's moderation and the administrator's setting.
     browser.sign_in(&base, &w.officer).await;
-    check(&browser, &base, Some("/moderation"), "moderation", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some("/moderation"),
+        "moderation",
+        &mut failures,
+    )
+    .await;
     let admin = app
         .add_user(Some(w.tenant), Role::TenantAdmin, None, "admin@example.org")
         .await;
     browser.sign_in(&base, &admin).await;
-    check(&browser, &base, Some("/settings/award"), "award validity", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some("/settings/award"),
+        "award validity",
+        &mut failures,
+    )
+    .await;
     browser.quit().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -32,6 +32,9 @@ struct World {
     /// A closure day of tenant A and one of tenant B.
     closure_a: Uuid,
     closure_b: Uuid,
+    /// An earlier, awarded handbook of school A1 (assessed by assessor_a), and its public code.
+    award_a1: Uuid,
+    verify_a1: String,
 }
 
 impl World {
@@ -53,6 +56,8 @@ impl World {
             submission_a1: Uuid::nil(),
             closure_a: Uuid::nil(),
             closure_b: Uuid::nil(),
+            award_a1: Uuid::nil(),
+            verify_a1: String::new(),
         }
     }
 }
@@ -166,7 +171,34 @@ async fn world(app: &TestApp) -> World {
         users["head_a1"].id,
     )
     .await;
+    let award_a1 = Uuid::new_v4();
+    let verify_a1 = Uuid::new_v4().simple().to_string();
+    sqlx::query(
+        "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version, status, stage, assessor_id)
+         VALUES ($1, $2, $3, $4, 'laqm', 'v1', 'closed', 'awarded', $5)",
+    )
+    .bind(award_a1)
+    .bind(a)
+    .bind(a1)
+    .bind(cohort_a)
+    .bind(users["assessor_a"].id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO award (tenant_id, assessment_id, assessor_id, outcome, suggested, claimed, awarded_on, expires_on, verify_code)
+         VALUES ($1, $2, $3, 'silver', 'silver', 'silver', current_date, current_date + 1000, $4)",
+    )
+    .bind(a)
+    .bind(award_a1)
+    .bind(users["assessor_a"].id)
+    .bind(&verify_a1)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     World {
+        award_a1,
+        verify_a1,
         a,
         b,
         a1,
@@ -580,6 +612,143 @@ fn cases(w: &World) -> Vec<Case> {
             vec!["lead_a1", "officer_a"],
         ),
     ]);
+    // The assessor's visit: only the assessor assigned (another assessor of the same authority
+    // gets 404); the award once agreed: its school, its assessor and the authority's officers.
+    let visit = |method: &'static str,
+                 route: &'static str,
+                 allowed: &'static str,
+                 not_found: Vec<&'static str>,
+                 forbidden: Vec<&'static str>| {
+        let path = route
+            .replace("{id}", &h1.to_string())
+            .replace("{number}", "1")
+            .replace("{key}", "1.1")
+            .replace("{doc}", &ev.to_string());
+        Case::new(method, route, path, Some(allowed), not_found, forbidden)
+    };
+    let not_assessors = || vec!["lead_a1", "head_a1", "officer_a", "admin_b"];
+    let aw = w.award_a1;
+    // First in the list, so that their controls run before others' change the shared records
+    // (the evidence deletion's control deletes the document these read).
+    cases.splice(
+        0..0,
+        [
+            visit(
+                "GET",
+                "/visits/{id}",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "GET",
+                "/visits/{id}/schedule",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "POST",
+                "/visits/{id}/schedule",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "GET",
+                "/visits/{id}/themes/{number}",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "POST",
+                "/visits/{id}/strands/{key}",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "GET",
+                "/visits/{id}/documents/{doc}",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "GET",
+                "/visits/{id}/award",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
+                "POST",
+                "/visits/{id}/award",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            // A document of another tenant's school, through the assessor's own handbook.
+            Case::new(
+                "GET",
+                "/visits/{id}/documents/{doc}",
+                format!("/visits/{h1}/documents/{}", w.evidence_b1),
+                None,
+                vec!["assessor_a"],
+                vec![],
+            ),
+            Case::new(
+                "GET",
+                "/assessments/{id}/award",
+                format!("/assessments/{aw}/award"),
+                Some("lead_a1"),
+                vec!["lead_a2", "assessor_a2", "lead_b1", "admin_b"],
+                vec!["operator"],
+            ),
+            Case::new(
+                "GET",
+                "/assessments/{id}/certificate.pdf",
+                format!("/assessments/{aw}/certificate.pdf"),
+                Some("officer_a"),
+                vec!["admin_b", "lead_a2", "assessor_a2"],
+                vec!["operator"],
+            ),
+            Case::new(
+                "GET",
+                "/assessments/{id}/report.pdf",
+                format!("/assessments/{aw}/report.pdf"),
+                Some("assessor_a"),
+                vec!["assessor_a2", "head_b1", "lead_a2"],
+                vec!["operator"],
+            ),
+            Case::new(
+                "POST",
+                "/assessments/{id}/award/acknowledge",
+                format!("/assessments/{aw}/award/acknowledge"),
+                Some("head_a1"),
+                vec!["head_b1"],
+                vec!["lead_a1", "officer_a", "assessor_a"],
+            ),
+            Case::new(
+                "POST",
+                "/assessments/{id}/renew",
+                format!("/assessments/{aw}/renew"),
+                Some("lead_a1"),
+                vec!["lead_a2", "lead_b1"],
+                vec!["assessor_a", "officer_a"],
+            ),
+            // The public check answers anyone with the code.
+            Case::new(
+                "GET",
+                "/verify/{code}",
+                format!("/verify/{}", w.verify_a1),
+                Some("lead_b1"),
+                vec![],
+                vec![],
+            ),
+        ],
+    );
     // Ids in form fields: another tenant's school is not one to enrol, invite into or move to.
     for (route, path, allowed, field) in [
         (
@@ -870,6 +1039,22 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // A judgement and an award of tenant B, with its strengths.
+    for sql in [
+        "INSERT INTO strand_judgement (tenant_id, assessment_id, strand_key, agreed_level, updated_by) VALUES ($1, $2, '1.1', 'gold', $3)",
+        "INSERT INTO award (tenant_id, assessment_id, assessor_id, outcome, suggested, claimed, awarded_on, expires_on, verify_code)
+         VALUES ($1, $2, $3, 'gold', 'gold', 'gold', current_date, current_date + 1000, md5(random()::text))",
+        "INSERT INTO award_theme (tenant_id, assessment_id, theme_number, strengths)
+         SELECT $1, $2, 1, 'Beta strengths' WHERE $3::uuid IS NOT NULL",
+    ] {
+        sqlx::query(sql)
+            .bind(w.b)
+            .bind(handbook_b1)
+            .bind(w.users["head_b1"].id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
 
     let tables: Vec<(String, bool)> = sqlx::query_as(
         "SELECT c.relname::text, c.relrowsecurity

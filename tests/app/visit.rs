@@ -35,7 +35,10 @@ pub async fn submitted(app: &TestApp, w: &World, assessor: &TestUser) {
         .await;
     lead.get(&strand).await;
     let linked = lead
-        .post(&format!("{strand}/evidence"), &[("evidence", &doc.to_string())])
+        .post(
+            &format!("{strand}/evidence"),
+            &[("evidence", &doc.to_string())],
+        )
         .await;
     assert_eq!(linked.status, 303, "{}", linked.body);
     lead.get(&format!("/assessments/{}", w.assessment)).await;
@@ -44,7 +47,8 @@ pub async fn submitted(app: &TestApp, w: &World, assessor: &TestUser) {
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let mut head = app.signed_in(&w.head).await;
-    head.get(&format!("/assessments/{}/submit", w.assessment)).await;
+    head.get(&format!("/assessments/{}/submit", w.assessment))
+        .await;
     let done = head
         .post(&format!("/assessments/{}/submit", w.assessment), &[])
         .await;
@@ -62,7 +66,11 @@ async fn judge(
 ) -> (u16, serde_json::Value) {
     v.post_json(
         &format!("/visits/{assessment}/strands/{key}"),
-        &[("level", level), ("notes", notes), ("stamp", &stamp.to_string())],
+        &[
+            ("level", level),
+            ("notes", notes),
+            ("stamp", &stamp.to_string()),
+        ],
     )
     .await
 }
@@ -91,8 +99,14 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
     ad.get("/settings/award").await;
     let bad = ad.post("/settings/award", &[("years", "12")]).await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("Enter a whole number of years from 1 to 10"));
-    assert_eq!(ad.post("/settings/award", &[("years", "2")]).await.status, 303);
+    assert!(
+        bad.body
+            .contains("Enter a whole number of years from 1 to 10")
+    );
+    assert_eq!(
+        ad.post("/settings/award", &[("years", "2")]).await.status,
+        303
+    );
 
     submitted(&app, &w, &assessor).await;
     let mut a = app.signed_in(&assessor).await;
@@ -100,7 +114,11 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
     let caseload = a.get("/visits").await;
     assert_eq!(caseload.status, 200);
     assert!(caseload.body.contains("Riverside Primary"));
-    assert!(caseload.body.contains("Read the submitted handbook before the visit"));
+    assert!(
+        caseload
+            .body
+            .contains("Read the submitted handbook before the visit")
+    );
     let school = a.get(&format!("/visits/{}", w.assessment)).await;
     assert!(school.body.contains("Read the submitted handbook"));
     let theme = a.get(&format!("/visits/{}/themes/1", w.assessment)).await;
@@ -171,19 +189,25 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
         .as_deref()
         .map_or("Not yet".to_string(), |k| fw.level(k).unwrap().name.clone());
     assert!(
-        award
-            .body
-            .contains(&format!("Suggested from the levels you agreed: {suggested_name}")),
+        award.body.contains(&format!(
+            "Suggested from the levels you agreed: {suggested_name}"
+        )),
         "{}",
         award.body
     );
     let path = format!("/visits/{}/award", w.assessment);
-    let other = if suggestion.as_deref() == Some("gold") { "bronze" } else { "gold" };
+    let other = if suggestion.as_deref() == Some("gold") {
+        "bronze"
+    } else {
+        "gold"
+    };
     let refused = a.post(&path, &[("outcome", other), ("reason", "  ")]).await;
     assert_eq!(refused.status, 422);
-    assert!(refused
-        .body
-        .contains("Enter the reason for an award that differs from the suggested best fit"));
+    assert!(
+        refused
+            .body
+            .contains("Enter the reason for an award that differs from the suggested best fit")
+    );
     assert_eq!(stage(&app, w.assessment).await, "submitted");
     let agreed = a
         .post(
@@ -192,7 +216,10 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
                 ("outcome", "silver"),
                 ("reason", "Theme 5 rests on one term's data."),
                 ("strengths-1", "Daily first-day calls are embedded."),
-                ("development-1", "Share the attendance policy with governors."),
+                (
+                    "development-1",
+                    "Share the attendance policy with governors.",
+                ),
             ],
         )
         .await;
@@ -208,14 +235,26 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
         .unwrap();
     assert_eq!(
         expires_on,
-        awarded_on.checked_add_months(chrono::Months::new(24)).unwrap(),
+        awarded_on
+            .checked_add_months(chrono::Months::new(24))
+            .unwrap(),
         "the authority's 2 years"
     );
     // Certificate and report emailed to lead and head.
     for who in ["lead@example.org", "head@example.org"] {
         let mails = mails_to(&app, who).await;
-        assert!(mails.iter().any(|(s, _, att)| s.contains("certificate") && *att), "{who}");
-        assert!(mails.iter().any(|(s, _, att)| s.contains("assessment report") && *att), "{who}");
+        assert!(
+            mails
+                .iter()
+                .any(|(s, _, att)| s.contains("certificate") && *att),
+            "{who}"
+        );
+        assert!(
+            mails
+                .iter()
+                .any(|(s, _, att)| s.contains("assessment report") && *att),
+            "{who}"
+        );
     }
     // Judgements are closed once awarded.
     let (status, _) = judge(&mut a, w.assessment, "1.2", "gold", "late", 99_999).await;
@@ -223,17 +262,22 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
 
     // The head reads and acknowledges the outcome; the lead cannot acknowledge.
     let mut head = app.signed_in(&w.head).await;
-    let outcome = head.get(&format!("/assessments/{}/award", w.assessment)).await;
+    let outcome = head
+        .get(&format!("/assessments/{}/award", w.assessment))
+        .await;
     assert_eq!(outcome.status, 200);
     assert!(outcome.body.contains("Award: Silver"));
     assert!(outcome.body.contains("Daily first-day calls are embedded."));
     assert!(outcome.body.contains("Acknowledge the outcome"));
     let ack = format!("/assessments/{}/award/acknowledge", w.assessment);
     let mut lead = app.signed_in(&w.lead).await;
-    lead.get(&format!("/assessments/{}/award", w.assessment)).await;
+    lead.get(&format!("/assessments/{}/award", w.assessment))
+        .await;
     assert_eq!(lead.post(&ack, &[]).await.status, 403);
     assert_eq!(head.post(&ack, &[]).await.status, 303);
-    let again = head.get(&format!("/assessments/{}/award", w.assessment)).await;
+    let again = head
+        .get(&format!("/assessments/{}/award", w.assessment))
+        .await;
     assert!(again.body.contains("Acknowledged by"));
     for pdf in ["certificate.pdf", "report.pdf"] {
         let r = lead
@@ -247,10 +291,21 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
     let verify = app.get(&format!("/verify/{code}")).await;
     assert_eq!(verify.status(), 200);
     let body = verify.text().await.unwrap();
-    for fact in ["Riverside Primary", "liverpool City Council", "Silver", "Current"] {
+    for fact in [
+        "Riverside Primary",
+        "liverpool City Council",
+        "Silver",
+        "Current",
+    ] {
         assert!(body.contains(fact), "{fact} missing");
     }
-    for secret in ["Daily first-day calls", "Theme 5 rests", "Note on 1.1", "assessor@example.org", "First day calls"] {
+    for secret in [
+        "Daily first-day calls",
+        "Theme 5 rests",
+        "Note on 1.1",
+        "assessor@example.org",
+        "First day calls",
+    ] {
         assert!(!body.contains(secret), "{secret} shown publicly");
     }
     sqlx::query("UPDATE award SET expires_on = current_date - 1 WHERE assessment_id = $1")
@@ -258,10 +313,20 @@ async fn an_assessor_agrees_silver_with_a_reason_and_the_head_acknowledges_it() 
         .execute(&app.pool)
         .await
         .unwrap();
-    let expired = app.get(&format!("/verify/{code}")).await.text().await.unwrap();
+    let expired = app
+        .get(&format!("/verify/{code}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(expired.contains("Expired"));
     assert!(expired.contains("This award expired on"));
-    assert_eq!(app.get("/verify/0123456789abcdef0123456789abcdef").await.status(), 404);
+    assert_eq!(
+        app.get("/verify/0123456789abcdef0123456789abcdef")
+            .await
+            .status(),
+        404
+    );
     assert_eq!(app.get("/verify/not-a-code").await.status(), 404);
 }
 
@@ -279,7 +344,10 @@ async fn the_assessor_moves_the_visit_and_is_warned_of_short_notice() {
     let w = world(&app).await;
     let assessor = assessor(&app, &w).await;
     let mut o = app.signed_in(&w.officer).await;
-    assert_eq!(set_visit(&mut o, &w, &assessor, in_days(40)).await.status, 303);
+    assert_eq!(
+        set_visit(&mut o, &w, &assessor, in_days(40)).await.status,
+        303
+    );
     let before = mails_to(&app, "lead@example.org").await.len();
     let mut a = app.signed_in(&assessor).await;
     let path = format!("/visits/{}/schedule", w.assessment);
@@ -298,7 +366,11 @@ async fn the_assessor_moves_the_visit_and_is_warned_of_short_notice() {
     let form: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let warned = a.post(&path, &form).await;
     assert_eq!(warned.status, 422);
-    assert!(warned.body.contains("less than 5 working days"), "{}", warned.body);
+    assert!(
+        warned.body.contains("less than 5 working days"),
+        "{}",
+        warned.body
+    );
     assert_eq!(mails_to(&app, "lead@example.org").await.len(), before);
     // Confirming keeps it, and the school is emailed.
     let stamp = format!("{}T10:00", soon.format("%Y-%m-%d"));
@@ -308,18 +380,32 @@ async fn the_assessor_moves_the_visit_and_is_warned_of_short_notice() {
     assert_eq!(kept.status, 303, "{}", kept.body);
     let mails = mails_to(&app, "lead@example.org").await;
     assert_eq!(mails.len(), before + 1);
-    assert!(mails.last().unwrap().1.contains("Your assessor has changed"));
+    assert!(
+        mails
+            .last()
+            .unwrap()
+            .1
+            .contains("Your assessor has changed")
+    );
     // A date well ahead needs no confirmation.
     let f = fields(in_days(60));
     let form: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(a.post(&path, &form).await.status, 303);
     // Another assessor of the authority cannot reach it.
     let other = app
-        .add_user(Some(w.tenant), Role::Assessor, None, "other-assessor@example.org")
+        .add_user(
+            Some(w.tenant),
+            Role::Assessor,
+            None,
+            "other-assessor@example.org",
+        )
         .await;
     let mut b = app.signed_in(&other).await;
     assert_eq!(b.get(&path).await.status, 404);
-    assert_eq!(b.get(&format!("/visits/{}", w.assessment)).await.status, 404);
+    assert_eq!(
+        b.get(&format!("/visits/{}", w.assessment)).await.status,
+        404
+    );
     assert!(!b.get("/visits").await.body.contains("Riverside Primary"));
 }
 
@@ -359,7 +445,9 @@ async fn a_renewal_carries_texts_and_links_and_marks_new_strands() {
     .await
     .unwrap();
     let mut lead = app.signed_in(&w.lead).await;
-    let outcome = lead.get(&format!("/assessments/{}/award", w.assessment)).await;
+    let outcome = lead
+        .get(&format!("/assessments/{}/award", w.assessment))
+        .await;
     assert!(outcome.body.contains("Start the renewal handbook"));
     let renewed = lead
         .post(&format!("/assessments/{}/renew", w.assessment), &[])
@@ -396,7 +484,12 @@ async fn a_renewal_carries_texts_and_links_and_marks_new_strands() {
     assert_eq!(links, 1);
     let theme = lead.get(&format!("/assessments/{new_id}/themes/1")).await;
     assert_eq!(theme.status, 200);
-    assert_eq!(theme.body.matches("New in this version").count(), 1, "{}", theme.body);
+    assert_eq!(
+        theme.body.matches("New in this version").count(),
+        1,
+        "{}",
+        theme.body
+    );
     assert!(theme.body.contains("Strand 1.9"));
     // Once renewed, it cannot be renewed again; the old handbook stays readable.
     assert_eq!(
@@ -405,14 +498,21 @@ async fn a_renewal_carries_texts_and_links_and_marks_new_strands() {
             .status,
         409
     );
-    assert_eq!(lead.get(&format!("/assessments/{}", w.assessment)).await.status, 200);
+    assert_eq!(
+        lead.get(&format!("/assessments/{}", w.assessment))
+            .await
+            .status,
+        200
+    );
 }
 
 /// v1's text as "v2" with one more strand, 1.9, in key theme 1.
 fn v2_of(v1: &str) -> String {
     let v2 = v1.replacen("version = \"v1\"", "version = \"v2\"", 1);
     // The new strand goes right after theme 1's last strand table, before theme 2 begins.
-    let theme2 = v2.find("[[themes]]\nnumber = 2").expect("theme 2 in the file");
+    let theme2 = v2
+        .find("[[themes]]\nnumber = 2")
+        .expect("theme 2 in the file");
     let strand = "[[themes.strands]]\nkey = \"1.9\"\nlabel = \"1.9\"\ntitle = \"A strand new in v2\"\n\n[themes.strands.statements]\nbronze = \"A statement new in version 2.\"\n\n";
     format!("{}{strand}{}", &v2[..theme2], &v2[theme2..])
 }
@@ -430,11 +530,17 @@ async fn moderation_shows_each_assessors_agreement_with_claims() {
     // Riverside (Ann): 1.1 claimed gold agreed gold, 1.2 claimed gold agreed silver,
     // 2.1 claimed bronze agreed bronze. Hilltop (Bob): 1.1 claimed bronze agreed silver,
     // 2.1 no claim agreed none.
-    let rows: [(Uuid, &TestUser, &[(&str, Option<&str>, &str)]); 2] = [
+    // (strand, claimed, agreed) per handbook.
+    type Strands<'a> = &'a [(&'a str, Option<&'a str>, &'a str)];
+    let rows: [(Uuid, &TestUser, Strands); 2] = [
         (
             w.assessment,
             &ann,
-            &[("1.1", Some("gold"), "gold"), ("1.2", Some("gold"), "silver"), ("2.1", Some("bronze"), "bronze")],
+            &[
+                ("1.1", Some("gold"), "gold"),
+                ("1.2", Some("gold"), "silver"),
+                ("2.1", Some("bronze"), "bronze"),
+            ],
         ),
         (
             w.other_assessment,
@@ -490,18 +596,43 @@ async fn moderation_shows_each_assessors_agreement_with_claims() {
     // theme 2 100% (no claim, none of the levels agreed).
     assert!(page.body.contains("67% (2 of 3)"), "{}", page.body);
     assert!(page.body.contains("50% (1 of 2)"));
-    assert!(page.body.contains(
-        "Person ann@example.org agreed with the school&#39;s claim on 2 of 3 strands (67%)"
-    ) || page.body.contains(
-        "Person ann@example.org agreed with the school&#x27;s claim on 2 of 3 strands (67%)"
-    ), "{}", page.body);
+    assert!(
+        page.body.contains(
+            "Person ann@example.org agreed with the school&#39;s claim on 2 of 3 strands (67%)"
+        ) || page.body.contains(
+            "Person ann@example.org agreed with the school&#x27;s claim on 2 of 3 strands (67%)"
+        ),
+        "{}",
+        page.body
+    );
     let csv = o.download("/moderation.csv").await.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 6, "{csv}");
-    assert!(csv.contains("\"Riverside Primary\",\"1\",\"1.2\",\"Gold\",\"Silver\",\"lower than the claim\""), "{csv}");
-    assert!(csv.contains("\"Hilltop Primary\",\"1\",\"1.1\",\"Bronze\",\"Silver\",\"higher than the claim\""), "{csv}");
-    assert!(csv.contains("\"Hilltop Primary\",\"2\",\"2.1\",\"No claim\",\"None of the levels\",\"the claim\""), "{csv}");
+    assert!(
+        csv.contains(
+            "\"Riverside Primary\",\"1\",\"1.2\",\"Gold\",\"Silver\",\"lower than the claim\""
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "\"Hilltop Primary\",\"1\",\"1.1\",\"Bronze\",\"Silver\",\"higher than the claim\""
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "\"Hilltop Primary\",\"2\",\"2.1\",\"No claim\",\"None of the levels\",\"the claim\""
+        ),
+        "{csv}"
+    );
     // The school's staff and assessors cannot see it.
-    assert_eq!(app.signed_in(&w.lead).await.get("/moderation").await.status, 403);
-    assert_eq!(app.signed_in(&ann).await.get("/moderation").await.status, 403);
+    assert_eq!(
+        app.signed_in(&w.lead).await.get("/moderation").await.status,
+        403
+    );
+    assert_eq!(
+        app.signed_in(&ann).await.get("/moderation").await.status,
+        403
+    );
 }
