@@ -211,15 +211,11 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
             strand(f, names),
             school()
         ),
-        "award.agreed" => format!(
-            "{who} agreed the award of {}: {}",
-            school(),
-            field(f, "outcome").map_or("(no outcome)", |o| if o == "not_yet" {
-                "not yet"
-            } else {
-                o
-            })
-        ),
+        "award.agreed" => match field(f, "outcome") {
+            Some("not_yet") => format!("{who} agreed that {} is not yet at a level", school()),
+            Some(level) => format!("{who} agreed the {level} award of {}", school()),
+            None => format!("{who} agreed the award of {}", school()),
+        },
         "award.acknowledged" => format!("{who} acknowledged the award of {}", school()),
         "handbook.renewed" => format!("{who} started the renewal handbook of {}", school()),
         "award_validity.changed" => format!("{who} changed how many years an award is valid"),
