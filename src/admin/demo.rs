@@ -131,9 +131,14 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
             .bind(tenant)
             .execute(&mut *tx)
             .await?;
+        // Its assessor is the demo assessor, visiting on a Tuesday about eight weeks ahead, so the
+        // assessor's caseload has a school from the start.
         sqlx::query(
-            "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version)
-             VALUES ($1, $2, $3, $4, 'laqm', $5)",
+            "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version,
+                                     assessor_id, visit_at)
+             VALUES ($1, $2, $3, $4, 'laqm', $5,
+                     (SELECT id FROM app_user WHERE tenant_id = $2 AND email = 'assessor@aqm-demo.test'),
+                     date_trunc('week', current_date + 56) + interval '1 day 9 hours 30 minutes')",
         )
         .bind(Uuid::new_v4())
         .bind(tenant)

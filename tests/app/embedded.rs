@@ -219,6 +219,18 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         "{}",
         home.body
     );
+    // And the demo assessor has that school in their caseload, its visit arranged.
+    let mut assessor = Visitor::of(&run.address);
+    assessor
+        .sign_in("assessor@aqm-demo.test", "demo-attendance-2026")
+        .await;
+    let visits = assessor.get("/visits").await;
+    assert_eq!(visits.status, 200);
+    assert!(
+        visits.body.contains("Waiting for the school to submit"),
+        "{}",
+        visits.body
+    );
     let pid = postmaster_pid(&data);
     let recorded = first_loaded_at(&data).await;
     let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))

@@ -50,7 +50,9 @@ async fn an_enrolled_schools_staff_reach_the_handbook_from_home_in_one_click() {
         .add_user(Some(w.tenant), Role::Assessor, None, "assessor@example.org")
         .await;
     let home = app.signed_in(&assessor).await.get("/home").await;
-    assert!(!home.body.contains("agree the award"));
+    // The award's pages exist now: the assessor's home says so and leads to them.
+    assert!(home.body.contains("agree the award"));
+    assert!(home.body.contains("href=\"/visits\""));
     let home = app.signed_in(&w.head).await.get("/home").await;
     assert!(!home.body.contains("approve it for the assessor"));
 }
