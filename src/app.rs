@@ -5,7 +5,9 @@
 //! isolation test fails when an id-taking route has no cross-tenant case).
 
 use crate::state::AppState;
-use crate::{admin, auth, error, evidence, handbook, home, programme, public, review, visit};
+use crate::{
+    admin, auth, authority, error, evidence, handbook, home, programme, public, review, visit,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -196,6 +198,29 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/moderation.csv", visit::moderation::get_moderation_csv),
         get_("/settings/award", admin::award_setting::get_award_setting),
         post_("/settings/award", admin::award_setting::post_award_setting),
+        // The local authority: events and registers, withdrawal, the dashboard, attendance data
+        get_("/cohorts/{id}/events", authority::events::get_events),
+        post_("/cohorts/{id}/events", authority::events::post_event),
+        get_("/events/{id}", authority::events::get_event),
+        post_("/events/{id}/register", authority::events::post_register),
+        post_("/events/{id}/invite", authority::events::post_invite),
+        get_("/assessments/{id}/read", authority::schools::get_read),
+        get_("/assessments/{id}/withdraw", authority::schools::get_withdraw),
+        post_("/assessments/{id}/withdraw", authority::schools::post_withdraw),
+        get_("/dashboard", authority::dashboard::get_dashboard),
+        get_("/attendance", authority::attendance::get_attendance),
+        upload(
+            "/attendance/import",
+            authority::attendance::post_import,
+            authority::attendance::IMPORT_LIMIT,
+            UPLOAD_TIME,
+        ),
+        get_("/schools/{id}/attendance", authority::attendance::get_school),
+        post_("/schools/{id}/attendance", authority::attendance::post_figure),
+        post_(
+            "/schools/{id}/attendance/targets",
+            authority::attendance::post_target,
+        ),
         get_("/calendar", programme::calendar::get_calendar),
         post_("/calendar", programme::calendar::post_closure_day),
         post_("/calendar/{id}/remove", programme::calendar::post_remove),

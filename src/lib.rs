@@ -20,6 +20,9 @@
 //!      reopening.
 //!    - `programme`: the LA officer's cohorts and enrolments (which open handbooks), and the
 //!      authority's closure days (`calendar`).
+//!    - `authority`: the LA officer's view: the cohort's events and registers, withdrawal, reading
+//!      a school's handbook, the city-wide dashboard, attendance figures (the DfE file, figures
+//!      by hand, targets) against national comparators, the impact view; tables as CSV and XLSX.
 //!    - `admin`: people, schools and their import (`school_import`), the authority's best-fit rule
 //!      (`best_fit`), the audit log page in words (`audit_words`) with each strand revision it
 //!      refers to, authorities, the CLI, demo data.
@@ -51,6 +54,7 @@ pub mod app;
 pub mod assessment;
 pub mod audit;
 pub mod auth;
+pub mod authority;
 pub mod best_fit_setting;
 pub mod calendar;
 pub mod closure_days;

@@ -219,6 +219,13 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
         "award.acknowledged" => format!("{who} acknowledged the award of {}", school()),
         "handbook.renewed" => format!("{who} started the renewal handbook of {}", school()),
         "award_validity.changed" => format!("{who} changed how many years an award is valid"),
+        "event.saved" => format!("{who} set the date and place of a programme event"),
+        "event.invited" => format!("{who} sent the invitations to a programme event"),
+        "event.register" => format!("{who} took the register of a programme event"),
+        "assessment.withdrawn" => format!("{who} withdrew {} from its cohort", school()),
+        "attendance.imported" => format!("{who} imported the DfE absence figures"),
+        "attendance.entered" => format!("{who} entered absence figures for {}", school()),
+        "attendance.target" => format!("{who} set the absence targets of {}", school()),
         "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f, names)),
         "best_fit_rule.changed" => {
             if f.after.and_then(|a| a.get("rule")).and_then(Value::as_str)

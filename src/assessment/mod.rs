@@ -44,10 +44,15 @@ pub struct Handbook {
 }
 
 impl AssessmentId {
-    /// The assessment, if it belongs to the signed-in person's own school; 404 for any other
-    /// school's or tenant's.
+    /// The assessment, if it belongs to the signed-in person's own school (or, for an officer,
+    /// to their authority); 404 for any other school's or tenant's.
     pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<Handbook, AppError> {
-        let school = s.school()?;
+        // The school's own staff see their school's handbooks; the authority's officers (on
+        // their read-only pages) any handbook of the authority.
+        let school = match s.user.role {
+            crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin => None,
+            _ => Some(s.school()?),
+        };
         let a: AssessmentRow = sqlx::query_as(
             "SELECT a.id, a.school_id, s.name AS school_name, c.name AS cohort_name, a.framework_key, a.framework_version,
                     (SELECT p.framework_version FROM assessment p
@@ -55,7 +60,7 @@ impl AssessmentId {
              FROM assessment a
              JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
              JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
-             WHERE a.tenant_id = $1 AND a.id = $2 AND a.school_id = $3",
+             WHERE a.tenant_id = $1 AND a.id = $2 AND ($3::uuid IS NULL OR a.school_id = $3)",
         )
         .bind(s.tenant)
         .bind(self)

@@ -87,6 +87,7 @@ impl TimelineItem {
             "awarded" => "Award agreed",
             "acknowledged" => "Outcome acknowledged by the head teacher",
             "renewed" => "Started as a renewal",
+            "withdrawn" => "Withdrawn from the cohort",
             _ => "Changed",
         }
     }

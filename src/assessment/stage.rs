@@ -9,6 +9,8 @@ pub enum Stage {
     Returned,
     Submitted,
     Awarded,
+    /// Withdrawn from its cohort by the authority: kept, read-only.
+    Withdrawn,
 }
 
 impl Stage {
@@ -19,6 +21,7 @@ impl Stage {
             "returned" => Stage::Returned,
             "submitted" => Stage::Submitted,
             "awarded" => Stage::Awarded,
+            "withdrawn" => Stage::Withdrawn,
             _ => return None,
         })
     }
@@ -30,6 +33,7 @@ impl Stage {
             Stage::Returned => "returned",
             Stage::Submitted => "submitted",
             Stage::Awarded => "awarded",
+            Stage::Withdrawn => "withdrawn",
         }
     }
 
@@ -40,6 +44,7 @@ impl Stage {
             Stage::Returned => "Returned to the Attendance Lead",
             Stage::Submitted => "Submitted to the assessor",
             Stage::Awarded => "Awarded",
+            Stage::Withdrawn => "Withdrawn",
         }
     }
 
@@ -51,6 +56,7 @@ impl Stage {
             Stage::Returned => "govuk-tag--orange",
             Stage::Submitted => "govuk-tag--green",
             Stage::Awarded => "govuk-tag--turquoise",
+            Stage::Withdrawn => "govuk-tag--grey",
         }
     }
 
@@ -61,7 +67,7 @@ impl Stage {
         match self {
             Stage::InProgress | Stage::Returned => role.is_school_role(),
             Stage::WithHead => role == Role::HeadTeacher,
-            Stage::Submitted | Stage::Awarded => false,
+            Stage::Submitted | Stage::Awarded | Stage::Withdrawn => false,
         }
     }
 
@@ -78,6 +84,9 @@ impl Stage {
                 "The handbook has been submitted to the assessor and can no longer be changed. Your local authority can reopen it if something must change."
             }
             Stage::Awarded => "The handbook's award has been agreed: it can no longer be changed.",
+            Stage::Withdrawn => {
+                "Your school has been withdrawn from this cohort by the local authority: the handbook can be read but no longer changed."
+            }
             Stage::InProgress | Stage::Returned => {
                 "Only the school's staff can change the handbook."
             }
@@ -89,9 +98,9 @@ impl Stage {
         matches!(self, Stage::InProgress | Stage::Returned)
     }
 
-    /// Submitted or awarded: its deadline has been met, no reminder is due.
+    /// Submitted, awarded or withdrawn: no deadline applies, no reminder is due.
     pub fn is_settled(self) -> bool {
-        matches!(self, Stage::Submitted | Stage::Awarded)
+        matches!(self, Stage::Submitted | Stage::Awarded | Stage::Withdrawn)
     }
 
     /// The head may return it or approve and submit it from here.
@@ -112,6 +121,7 @@ mod tests {
             Stage::Returned,
             Stage::Submitted,
             Stage::Awarded,
+            Stage::Withdrawn,
         ] {
             assert_eq!(Stage::parse(s.as_str()), Some(s));
         }
@@ -129,7 +139,9 @@ mod tests {
         for role in Role::ALL {
             assert!(!Stage::Submitted.editable_by(role));
             assert!(!Stage::Awarded.editable_by(role));
+            assert!(!Stage::Withdrawn.editable_by(role));
         }
+        assert!(Stage::Withdrawn.is_settled());
         assert!(!Stage::InProgress.editable_by(LaOfficer));
         assert!(Stage::WithHead.locked_reason(AttendanceLead).is_some());
         assert_eq!(Stage::WithHead.locked_reason(HeadTeacher), None);

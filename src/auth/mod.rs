@@ -111,7 +111,9 @@ impl Role {
             ],
             Role::LaOfficer => &[
                 ("/home", "Home"),
+                ("/dashboard", "Dashboard"),
                 ("/cohorts", "Cohorts"),
+                ("/attendance", "Attendance data"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
                 ("/moderation", "Moderation"),
@@ -266,6 +268,16 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
             "Your renewal handbook has started, with the texts and evidence links of the awarded one. Claim each strand's level again."
         }
         "award-setting-saved" => "Saved. Awards agreed from now on are valid for this many years.",
+        "event-saved" => "The event is saved.",
+        "invitations-sent" => {
+            "Invitations have been sent to the Attendance Lead and head teacher of every school in the cohort."
+        }
+        "register-saved" => "The register is saved.",
+        "withdrawn" => {
+            "The school has been withdrawn from the cohort. Its handbook is kept, read-only, and the school has been emailed."
+        }
+        "figure-saved" => "The figures are saved.",
+        "target-saved" => "The targets are saved.",
         _ => return None,
     })
 }

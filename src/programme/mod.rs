@@ -114,6 +114,9 @@ pub struct Enrolled {
     /// The submission deadline in words, filled in from the calendar.
     #[sqlx(skip)]
     pub deadline: String,
+    /// What the school missed at the programme's events so far.
+    #[sqlx(skip)]
+    pub missed: Vec<String>,
 }
 
 impl Enrolled {
@@ -184,7 +187,20 @@ async fn cohort_page(
     let cal = crate::calendar::Calendar::of_tenant(&mut *conn, tenant).await?;
     let today = crate::dates::uk_date(&mut *conn).await?;
     let notice = deadline::notice_days(&mut *conn, tenant).await?;
+    let mut missed = crate::authority::events::warnings(&mut *conn, tenant, id.0).await?;
+    let school_of: std::collections::HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
+        "SELECT id, school_id FROM assessment WHERE tenant_id = $1 AND cohort_id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     for e in &mut enrolled {
+        if let Some(school) = school_of.get(&e.assessment_id) {
+            e.missed = missed.remove(school).unwrap_or_default();
+        }
         e.deadline = if e.stage().is_settled() {
             String::new()
         } else {

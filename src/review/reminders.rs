@@ -129,7 +129,7 @@ pub async fn send_due(pool: &PgPool, base_url: &str, batch: i64) -> Result<usize
     .await?;
     let mut sent = 0;
     for r in due {
-        let settled = matches!(r.stage.as_str(), "submitted" | "awarded");
+        let settled = crate::assessment::Stage::parse(&r.stage).is_some_and(|s| s.is_settled());
         let stale = (r.today - r.due_on).num_days() > STALE_DAYS;
         let outcome = if settled || stale { "skipped" } else { "sent" };
         if outcome == "sent" {

@@ -288,6 +288,11 @@ pub async fn post_visit(
 ) -> Result<Response, AppError> {
     let mut page = visit_page(&mut s, id).await?;
     let before = review::state(&mut s.tx, s.tenant, id).await?;
+    if before.stage == Stage::Withdrawn {
+        return Err(AppError::Locked(
+            "The school has been withdrawn from its cohort: no visit can be arranged.",
+        ));
+    }
     let mut errors = Errors::default();
     let assessor = Uuid::parse_str(form.assessor.trim())
         .ok()

@@ -122,6 +122,7 @@ async fn page(s: &mut Scoped<Assessors>, id: AssessmentId) -> Result<(AwardPage,
     let locked = match a.stage {
         Stage::Submitted => None,
         Stage::Awarded => Some("The award has already been agreed."),
+        Stage::Withdrawn => Some("The school has been withdrawn from its cohort."),
         _ => Some("The award can be agreed once the head teacher has submitted the handbook."),
     };
     let f = fits(s, &a).await?;

@@ -197,6 +197,7 @@ pub fn judging_locked(stage: Stage) -> Option<&'static str> {
         Stage::Awarded => {
             Some("The award has been agreed: the levels and notes can no longer change.")
         }
+        Stage::Withdrawn => Some("The school has been withdrawn from its cohort."),
         _ => Some(
             "The school has not submitted its handbook yet. You can record levels and notes once the head teacher has submitted it.",
         ),
