@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod authority;
 mod best_fit;
 mod browser;
 mod calendar;
