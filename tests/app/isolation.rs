@@ -35,6 +35,9 @@ struct World {
     /// An earlier, awarded handbook of school A1 (assessed by assessor_a), and its public code.
     award_a1: Uuid,
     verify_a1: String,
+    /// A programme event of tenant A's cohort and one of tenant B's.
+    event_a: Uuid,
+    event_b: Uuid,
 }
 
 impl World {
@@ -58,6 +61,8 @@ impl World {
             closure_b: Uuid::nil(),
             award_a1: Uuid::nil(),
             verify_a1: String::new(),
+            event_a: Uuid::nil(),
+            event_b: Uuid::nil(),
         }
     }
 }
@@ -106,6 +111,21 @@ async fn submission(
 }
 
 /// A closure day of `tenant`.
+async fn programme_event(app: &TestApp, tenant: Uuid, cohort: Uuid) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO programme_event (id, tenant_id, cohort_id, kind, starts_at, place, capacity)
+         VALUES ($1, $2, $3, 'launch', '2026-09-15 09:30', 'Town Hall', 50)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(cohort)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
+}
+
 async fn closure_day(app: &TestApp, tenant: Uuid) -> Uuid {
     let id = Uuid::new_v4();
     sqlx::query(
@@ -214,6 +234,8 @@ async fn world(app: &TestApp) -> World {
         submission_a1,
         closure_a: closure_day(app, a).await,
         closure_b: closure_day(app, b).await,
+        event_a: programme_event(app, a, cohort_a).await,
+        event_b: programme_event(app, b, cohort_b).await,
     }
 }
 
@@ -749,6 +771,49 @@ fn cases(w: &World) -> Vec<Case> {
             ),
         ],
     );
+    // The local authority's pages: the authority's officers (and administrators) only; another
+    // tenant's ids are not found.
+    for (method, route, path) in [
+        ("GET", "/cohorts/{id}/events", format!("/cohorts/{}/events", w.cohort_a)),
+        ("POST", "/cohorts/{id}/events", format!("/cohorts/{}/events", w.cohort_a)),
+        ("GET", "/events/{id}", format!("/events/{}", w.event_a)),
+        ("POST", "/events/{id}/register", format!("/events/{}/register", w.event_a)),
+        ("POST", "/events/{id}/invite", format!("/events/{}/invite", w.event_a)),
+        ("GET", "/assessments/{id}/read", format!("/assessments/{h1}/read")),
+        ("GET", "/assessments/{id}/withdraw", format!("/assessments/{h1}/withdraw")),
+        ("POST", "/assessments/{id}/withdraw", format!("/assessments/{h1}/withdraw")),
+        ("GET", "/schools/{id}/attendance", format!("/schools/{}/attendance", w.a1)),
+        ("POST", "/schools/{id}/attendance", format!("/schools/{}/attendance", w.a1)),
+        ("POST", "/schools/{id}/attendance/targets", format!("/schools/{}/attendance/targets", w.a1)),
+    ] {
+        cases.push(Case::new(
+            method,
+            route,
+            path,
+            Some("officer_a"),
+            vec!["admin_b"],
+            vec!["lead_a1", "head_a1", "assessor_a", "lead_b1", "operator"],
+        ));
+    }
+    // Tenant B's event is not found by tenant A's officer.
+    cases.push(Case::new(
+        "GET",
+        "/events/{id}",
+        format!("/events/{}", w.event_b),
+        Some("admin_b"),
+        vec!["officer_a", "admin_a"],
+        vec![],
+    ));
+    for path in ["/dashboard", "/attendance"] {
+        cases.push(Case::new(
+            "GET",
+            path,
+            path.into(),
+            Some("officer_a"),
+            vec![],
+            vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+        ));
+    }
     // Ids in form fields: another tenant's school is not one to enrol, invite into or move to.
     for (route, path, allowed, field) in [
         (
@@ -1046,6 +1111,14 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
          VALUES ($1, $2, $3, 'gold', 'gold', 'gold', current_date, current_date + 1000, md5(random()::text))",
         "INSERT INTO award_theme (tenant_id, assessment_id, theme_number, strengths)
          SELECT $1, $2, 1, 'Beta strengths' WHERE $3::uuid IS NOT NULL",
+        // The programme's events with a register, attendance figures and targets of tenant B.
+        "INSERT INTO event_attendance (tenant_id, event_id, school_id, lead_attended, head_attended, recorded_by)
+         SELECT $1, e.id, a.school_id, true, true, $3 FROM programme_event e
+         JOIN assessment a ON a.tenant_id = e.tenant_id AND a.id = $2 WHERE e.tenant_id = $1",
+        "INSERT INTO attendance_figure (tenant_id, school_id, time_period, term, overall_pct, source, recorded_by)
+         SELECT $1, school_id, 202324, 'Academic year', 6.1, 'dfe', $3 FROM assessment WHERE id = $2",
+        "INSERT INTO attendance_target (tenant_id, school_id, time_period, overall_pct, set_by)
+         SELECT $1, school_id, 202425, 5.0, $3 FROM assessment WHERE id = $2",
     ] {
         sqlx::query(sql)
             .bind(w.b)
