@@ -364,6 +364,7 @@ pub struct SchoolAttendancePage {
     urn: i32,
     comparator: &'static str,
     years: Table,
+    pa_years: Table,
     terms: Table,
     overall_chart: Chart,
     pa_chart: Chart,
@@ -377,6 +378,7 @@ pub struct SchoolAttendancePage {
 
 pub struct SchoolView {
     years: Table,
+    pa_years: Table,
     terms: Table,
     overall_chart: Chart,
     pa_chart: Chart,
@@ -422,21 +424,13 @@ async fn school_view(
     let years_set: BTreeSet<i32> = best.keys().chain(targets.keys()).copied().collect();
     let mut years = Table::new(
         "school-attendance",
-        format!("{} (URN {}): absence by year against the authority, England and the target, per cent", school.name, school.urn),
-        &[
-            "Year",
-            "Absence",
-            "Authority",
-            "England",
-            "Target",
-            "Persistent absence",
-            "Authority PA",
-            "England PA",
-            "Target PA",
-            "Severe absence",
-            "England severe",
-            "Note",
-        ],
+        format!("{} (URN {}): overall absence by year against the authority, England and the target, per cent", school.name, school.urn),
+        &["Year", "School", "Authority", "England", "Target", "Note"],
+    );
+    let mut pa_years = Table::new(
+        "school-persistent",
+        format!("{}: persistent and severe absence by year, per cent of pupils", school.name),
+        &["Year", "Persistent absence", "Authority", "England", "Target", "Severe absence", "England severe"],
     );
     let mut overall_groups = Vec::new();
     let mut pa_groups = Vec::new();
@@ -463,18 +457,21 @@ async fn school_view(
         overall_groups.push((label.clone(), vec![school_o, a.0, n.and_then(|n| n.overall), t.0]));
         pa_groups.push((label.clone(), vec![school_pa, a.1, n.and_then(|n| n.pa), t.1]));
         years.push(vec![
-            Cell::text(label),
+            Cell::text(label.clone()),
             Cell::rate(school_o),
             Cell::rate(a.0),
             Cell::rate(n.and_then(|n| n.overall)),
             Cell::rate(t.0),
+            Cell::text(notes.join("; ")),
+        ]);
+        pa_years.push(vec![
+            Cell::text(label),
             Cell::rate(school_pa),
             Cell::rate(a.1),
             Cell::rate(n.and_then(|n| n.pa)),
             Cell::rate(t.1),
             Cell::rate(f.and_then(|f| f.severe_pct)),
             Cell::rate(n.and_then(|n| n.severe)),
-            Cell::text(notes.join("; ")),
         ]);
     }
     let mut terms = Table::new(
@@ -497,6 +494,7 @@ async fn school_view(
         overall_chart: Chart::new("overall-chart", "Overall absence by year, per cent", &series, &overall_groups, "%", 1),
         pa_chart: Chart::new("pa-chart", "Persistent absence by year, per cent of pupils", &series, &pa_groups, "%", 1),
         years,
+        pa_years,
         terms,
         comparator,
     })
@@ -527,6 +525,7 @@ async fn school_page(
         urn: facts.urn,
         comparator: v.comparator,
         years: v.years,
+        pa_years: v.pa_years,
         terms: v.terms,
         overall_chart: v.overall_chart,
         pa_chart: v.pa_chart,
@@ -556,6 +555,7 @@ pub async fn get_school(
         let v = school_view(&mut s, &facts).await?;
         return match q.table.as_str() {
             "school-terms" => download(&v.terms, format),
+            "school-persistent" => download(&v.pa_years, format),
             _ => download(&v.years, format),
         };
     }

@@ -1349,3 +1349,190 @@ async fn visit_mode_on_a_tablet_keeps_every_level_and_note_through_a_lost_connec
     browser.quit().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The officer's year in the browser: the cohort's five events, a register, the DfE file
+/// through the real form (with markers and a school of another authority), a target, one
+/// school's attendance against England, the dashboard with its impact view, and the downloads
+/// matching the screen; every page passes the accessibility checks and fits a phone.
+#[tokio::test]
+async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    // The cohort started in 2024/25, so the year before is 2023/24; a third school of the
+    // authority takes no part.
+    sqlx::query("UPDATE cohort SET name = '2024/25'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.add_school(w.tenant, 100003, "Parkside Primary").await;
+    let cohort: uuid::Uuid = sqlx::query_scalar("SELECT id FROM cohort")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let files = crate::helpers::temp_dir("browser-attendance");
+    let csv = files.join("absence.csv");
+    std::fs::write(
+        &csv,
+        "time_period,time_identifier,geographic_level,la_name,education_phase,school_urn,school_name,sess_overall_percent,enrolments_pa_10_exact_percent,enrolments_pa_50_exact_percent
+202324,Academic year,School,Liverpool,State-funded primary,100001,Riverside Primary,8.0,24.0,2.0
+202324,Academic year,School,Liverpool,State-funded primary,100002,Hilltop Primary,9.0,26.0,c
+202324,Academic year,School,Liverpool,State-funded primary,100003,Parkside Primary,7.0,20.0,x
+202324,Academic year,School,Sefton,State-funded primary,999001,Elsewhere Primary,6.0,15.0,z
+202425,Academic year,School,Liverpool,State-funded primary,100001,Riverside Primary,6.0,18.0,1.0
+202425,Academic year,School,Liverpool,State-funded primary,100002,Hilltop Primary,8.0,25.0,x
+202425,Academic year,School,Liverpool,State-funded primary,100003,Parkside Primary,7.0,20.0,x
+",
+    )
+    .unwrap();
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+    browser.sign_in(&base, &w.officer).await;
+    let cohort_page = format!("/cohorts/{cohort}");
+    check(&browser, &base, Some(&cohort_page), "cohort", &mut failures).await;
+    let events = format!("{cohort_page}/events");
+    check(&browser, &base, Some(&events), "events", &mut failures).await;
+    browser
+        .submit("form[action$='/events']", &[("#kind", "launch"), ("#time", "9am")])
+        .await;
+    assert!(browser.text().await.contains("Enter the start time like 09:30"));
+    check(&browser, &base, None, "events with errors", &mut failures).await;
+    for (kind, month, year) in [
+        ("launch", "9", "2024"),
+        ("cpd1", "11", "2024"),
+        ("cpd2", "1", "2025"),
+        ("cpd3", "3", "2025"),
+        ("celebration", "7", "2027"),
+    ] {
+        browser.goto(&format!("{base}{events}")).await;
+        browser
+            .submit(
+                "form[action$='/events']",
+                &[
+                    ("#kind", kind),
+                    ("#when-day", "16"),
+                    ("#when-month", month),
+                    ("#when-year", year),
+                    ("#time", "13:30"),
+                    ("#place", "The Cunard Building, Pier Head"),
+                    ("#capacity", "80"),
+                ],
+            )
+            .await;
+        assert!(browser.text().await.contains("The event is saved."), "{kind}");
+    }
+    let launch: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM programme_event WHERE kind = 'launch'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let register = format!("/events/{launch}");
+    check(&browser, &base, Some(&register), "register", &mut failures).await;
+    browser
+        .submit(
+            "form[action$='/register']",
+            &[(&format!("#lead-{}", w.school), "yes")],
+        )
+        .await;
+    assert!(browser.text().await.contains("The register is saved."));
+    browser.goto(&format!("{base}{cohort_page}")).await;
+    assert!(browser.text().await.contains("Head teacher missed the launch"));
+
+    // The DfE file through the form.
+    check(&browser, &base, Some("/attendance"), "attendance data", &mut failures).await;
+    browser.submit("form[action='/attendance/import']", &[]).await;
+    assert!(browser.text().await.contains("Select the DfE school-level absence file"));
+    check(&browser, &base, None, "import with errors", &mut failures).await;
+    browser.goto(&format!("{base}/attendance")).await;
+    browser.type_into("#file", csv.to_str().unwrap()).await;
+    browser.submit("form[action='/attendance/import']", &[]).await;
+    let text = browser.text().await;
+    assert!(text.contains("6 figures imported for 2023/24, 2024/25"), "{text}");
+    assert!(text.contains("1 rows were for schools outside your authority"));
+    check(&browser, &base, None, "import done", &mut failures).await;
+
+    // A target, and the school's attendance against England.
+    let school = format!("/schools/{}/attendance", w.school);
+    browser.goto(&format!("{base}{school}")).await;
+    browser
+        .submit(
+            "form[action$='/targets']",
+            &[("#target-year", "2024/25"), ("#target-overall", "5.5"), ("#target-pa", "16")],
+        )
+        .await;
+    assert!(browser.text().await.contains("The targets are saved."));
+    check(&browser, &base, None, "school attendance", &mut failures).await;
+    let shown = browser
+        .eval(
+            "return [...document.querySelectorAll('#table-school-attendance tbody tr')].map(r => [...r.cells].map(c => c.innerText.replace(/^.*\\n/, '').trim()));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown[1][0], "2024/25");
+    assert_eq!(shown[1][1], "6.0");
+    assert_eq!(shown[1][4], "5.5");
+    assert_eq!(shown[0][3], "5.5", "England, primary, 2023/24");
+
+    // The dashboard: statuses, the themes, the impact view.
+    check(&browser, &base, Some("/dashboard"), "dashboard", &mut failures).await;
+    let text = browser.text().await;
+    assert!(text.contains("Impact on attendance"));
+    let impact = browser
+        .eval(
+            "return [...document.querySelectorAll('#table-impact tbody tr')].map(r => [...r.cells].map(c => c.innerText.replace(/^.*\\n/, '').trim()));",
+            json!([]),
+        )
+        .await;
+    let participating = impact[0].as_array().unwrap();
+    assert_eq!(participating[0], "Participating schools");
+    assert_eq!(participating[1], "2");
+    assert_eq!(participating[2], "8.5");
+    assert_eq!(participating[3], "7.0");
+    assert_eq!(participating[4], "-1.5");
+    let all = impact
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0].as_str().unwrap().starts_with("All schools"))
+        .unwrap();
+    assert_eq!(all[4], "-1.0");
+    // The downloads say the same as the screen.
+    let officer = app.signed_in(&w.officer).await;
+    let file = officer
+        .download("/dashboard?table=impact&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        file.contains("\"Participating schools\",2,8.5,7.0,-1.5,"),
+        "{file}"
+    );
+    browser
+        .submit("form[action='/dashboard']", &[("#phase", "primary"), ("#sort", "written")])
+        .await;
+    check(&browser, &base, None, "dashboard filtered", &mut failures).await;
+    let rows = browser
+        .eval(
+            "return document.querySelectorAll('#table-schools tbody tr').length;",
+            json!([]),
+        )
+        .await;
+    let listed = officer
+        .download("/dashboard?phase=primary&sort=written&table=schools&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rows, json!(listed.lines().count() - 1));
+
+    // Reading a school's handbook, and the withdrawal form.
+    let read = format!("/assessments/{}/read", w.assessment);
+    check(&browser, &base, Some(&read), "handbook read by the officer", &mut failures).await;
+    let withdraw = format!("/assessments/{}/withdraw", w.other_assessment);
+    check(&browser, &base, Some(&withdraw), "withdraw", &mut failures).await;
+    browser.submit("form[action$='/withdraw']", &[]).await;
+    check(&browser, &base, None, "withdraw with errors", &mut failures).await;
+    browser.quit().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
