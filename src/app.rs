@@ -205,8 +205,14 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         post_("/events/{id}/register", authority::events::post_register),
         post_("/events/{id}/invite", authority::events::post_invite),
         get_("/assessments/{id}/read", authority::schools::get_read),
-        get_("/assessments/{id}/withdraw", authority::schools::get_withdraw),
-        post_("/assessments/{id}/withdraw", authority::schools::post_withdraw),
+        get_(
+            "/assessments/{id}/withdraw",
+            authority::schools::get_withdraw,
+        ),
+        post_(
+            "/assessments/{id}/withdraw",
+            authority::schools::post_withdraw,
+        ),
         get_("/dashboard", authority::dashboard::get_dashboard),
         get_("/attendance", authority::attendance::get_attendance),
         upload(
@@ -215,8 +221,14 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
             authority::attendance::IMPORT_LIMIT,
             UPLOAD_TIME,
         ),
-        get_("/schools/{id}/attendance", authority::attendance::get_school),
-        post_("/schools/{id}/attendance", authority::attendance::post_figure),
+        get_(
+            "/schools/{id}/attendance",
+            authority::attendance::get_school,
+        ),
+        post_(
+            "/schools/{id}/attendance",
+            authority::attendance::post_figure,
+        ),
         post_(
             "/schools/{id}/attendance/targets",
             authority::attendance::post_target,

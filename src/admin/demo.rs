@@ -1,5 +1,6 @@
 //! Demonstration data: a clearly labelled demo authority with a dozen schools, one account per
-//! role, and the first school enrolled in cohort 2026/27 with its handbook open. Made by
+//! role, the first school enrolled in cohort 2026/27 with its handbook open and the cohort's
+//! events, an earlier cohort already awarded, and made-up absence figures. Made by
 //! `aqm demo`, and on the first start of the embedded database when it is empty.
 
 use crate::accounts::{self, AddError, NewPerson};
@@ -147,6 +148,7 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
         .bind(&version)
         .execute(&mut *tx)
         .await?;
+        programme(&mut tx, tenant, cohort, school, &version).await?;
     }
     audit::record(
         &mut tx,
@@ -158,6 +160,125 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<bool> {
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The rest of the demo programme, so the officer's pages have something to show: the cohort's
+/// five events (the launch and CPD 1 held, with registers), an earlier cohort of three schools
+/// already awarded, and three years of made-up absence figures for every demo school in which the
+/// schools that took part improved more.
+async fn programme(
+    tx: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    cohort: Uuid,
+    first_school: Uuid,
+    version: &str,
+) -> anyhow::Result<()> {
+    let officer: Uuid = sqlx::query_scalar(
+        "SELECT id FROM app_user WHERE tenant_id = $1 AND email = 'officer@aqm-demo.test'",
+    )
+    .bind(tenant)
+    .fetch_one(&mut *tx)
+    .await?;
+    for (kind, at, register) in [
+        ("launch", "2026-09-24 09:30", Some((true, true))),
+        ("cpd1", "2026-11-12 13:30", Some((true, false))),
+        ("cpd2", "2027-01-21 13:30", None),
+        ("cpd3", "2027-03-11 13:30", None),
+        ("celebration", "2027-07-08 15:00", None),
+    ] {
+        let event = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO programme_event (id, tenant_id, cohort_id, kind, starts_at, place, capacity, invited_at, register_taken_at)
+             VALUES ($1, $2, $3, $4, $5::timestamp, 'Demo Town Hall, Council Chamber', 80, now(), CASE WHEN $6 THEN now() END)",
+        )
+        .bind(event)
+        .bind(tenant)
+        .bind(cohort)
+        .bind(kind)
+        .bind(at)
+        .bind(register.is_some())
+        .execute(&mut *tx)
+        .await?;
+        if let Some((lead, head)) = register {
+            sqlx::query(
+                "INSERT INTO event_attendance (tenant_id, event_id, school_id, lead_attended, head_attended, recorded_by)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(tenant)
+            .bind(event)
+            .bind(first_school)
+            .bind(lead)
+            .bind(head)
+            .bind(officer)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    // The 2024/25 cohort: three schools, awarded in July 2025.
+    let earlier = Uuid::new_v4();
+    sqlx::query("INSERT INTO cohort (id, tenant_id, name, created_at) VALUES ($1, $2, '2024/25', '2024-09-02')")
+        .bind(earlier)
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+    for (urn, level) in [(999904, "gold"), (999906, "silver"), (999909, "bronze")] {
+        let assessment = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO assessment (id, tenant_id, school_id, cohort_id, framework_key, framework_version, status, stage,
+                                     assessor_id, visit_at)
+             SELECT $1, $2, s.id, $3, 'laqm', $4, 'closed', 'awarded', u.id, '2025-06-17 09:30'
+             FROM school s, app_user u
+             WHERE s.tenant_id = $2 AND s.urn = $5 AND u.tenant_id = $2 AND u.email = 'assessor@aqm-demo.test'",
+        )
+        .bind(assessment)
+        .bind(tenant)
+        .bind(earlier)
+        .bind(version)
+        .bind(urn)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO award (tenant_id, assessment_id, assessor_id, outcome, suggested, claimed, awarded_on, expires_on, verify_code)
+             SELECT $1, $2, a.assessor_id, $3, $3, $3, '2025-07-10', '2028-07-10', md5(random()::text || $2::text)
+             FROM assessment a WHERE a.tenant_id = $1 AND a.id = $2",
+        )
+        .bind(tenant)
+        .bind(assessment)
+        .bind(level)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Absence figures, per cent: made up, a little lower each year, and lower still for the
+    // schools of the earlier cohort.
+    for (urn, _, phase) in SCHOOLS {
+        let base = match *phase {
+            "secondary" => 9.0,
+            "special" => 12.5,
+            "alternative_provision" => 18.0,
+            _ => 6.0,
+        } + f64::from(urn % 5) * 0.4;
+        let took_part = [999904, 999906, 999909].contains(urn);
+        for (i, period) in [202324, 202425, 202526].into_iter().enumerate() {
+            let step = if took_part { 0.8 } else { 0.2 } * i as f64;
+            let overall = ((base - step) * 10.0).round() / 10.0;
+            let pa = ((overall * 2.9) * 10.0).round() / 10.0;
+            let severe = ((overall * 0.25) * 10.0).round() / 10.0;
+            sqlx::query(
+                "INSERT INTO attendance_figure (tenant_id, school_id, time_period, term, overall_pct, pa_pct, severe_pct, source, recorded_by)
+                 SELECT $1, id, $3, 'Academic year', $4, $5, $6, 'manual', $7 FROM school WHERE tenant_id = $1 AND urn = $2",
+            )
+            .bind(tenant)
+            .bind(urn)
+            .bind(period)
+            .bind(overall)
+            .bind(pa.min(100.0))
+            .bind(severe)
+            .bind(officer)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The sign-ins to print after seeding.

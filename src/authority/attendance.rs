@@ -113,7 +113,15 @@ pub fn national_table() -> Table {
     let mut t = Table::new(
         "england",
         "England: absence by year and phase (per cent), with sources",
-        &["Year", "Phase", "Overall absence", "Persistent absence", "Severe absence", "Note", "Source"],
+        &[
+            "Year",
+            "Phase",
+            "Overall absence",
+            "Persistent absence",
+            "Severe absence",
+            "Note",
+            "Source",
+        ],
     );
     for n in national::all() {
         let note = if national::not_like_for_like(n.time_period) {
@@ -170,9 +178,16 @@ pub async fn get_attendance(mut s: Scoped<Officers>) -> Result<AttendancePage, A
     attendance_page(&mut s, Errors::default(), Vec::new(), None).await
 }
 
-pub async fn post_import(a: Actor<Officers>, mut multipart: Multipart) -> Result<Response, AppError> {
+pub async fn post_import(
+    a: Actor<Officers>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
     let mut bytes = None;
-    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::TooLarge)? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::TooLarge)?
+    {
         if field.name() == Some("file") {
             bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
         }
@@ -213,7 +228,10 @@ pub async fn post_import(a: Actor<Officers>, mut multipart: Multipart) -> Result
             .map(|e| format!("Line {}: {}", e.line, e.message))
             .collect();
         if parsed.errors.len() > SHOWN_ERRORS {
-            lines.push(format!("and {} more lines", parsed.errors.len() - SHOWN_ERRORS));
+            lines.push(format!(
+                "and {} more lines",
+                parsed.errors.len() - SHOWN_ERRORS
+            ));
         }
         let page = attendance_page(&mut s, errors, lines, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
@@ -223,14 +241,13 @@ pub async fn post_import(a: Actor<Officers>, mut multipart: Multipart) -> Result
         let page = attendance_page(&mut s, errors, Vec::new(), None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let urns: HashMap<i32, Uuid> = sqlx::query_as::<_, (i32, Uuid)>(
-        "SELECT urn, id FROM school WHERE tenant_id = $1",
-    )
-    .bind(s.tenant)
-    .fetch_all(&mut *s.tx)
-    .await?
-    .into_iter()
-    .collect();
+    let urns: HashMap<i32, Uuid> =
+        sqlx::query_as::<_, (i32, Uuid)>("SELECT urn, id FROM school WHERE tenant_id = $1")
+            .bind(s.tenant)
+            .fetch_all(&mut *s.tx)
+            .await?
+            .into_iter()
+            .collect();
     // The last row of a school, year and term wins (a file repeats none, but a re-export may).
     let mut rows: BTreeMap<(Uuid, i32, &str), &dfe::Figure> = BTreeMap::new();
     let mut other_schools = 0;
@@ -253,8 +270,14 @@ pub async fn post_import(a: Actor<Officers>, mut multipart: Multipart) -> Result
     .await?
     .rows_affected();
     let mut school = Vec::with_capacity(rows.len());
-    let (mut tp, mut term, mut overall, mut pa, mut severe, mut enrol) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut tp, mut term, mut overall, mut pa, mut severe, mut enrol) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for ((id, p, t), f) in &rows {
         school.push(*id);
         tp.push(*p);
@@ -286,7 +309,11 @@ pub async fn post_import(a: Actor<Officers>, mut multipart: Multipart) -> Result
     .bind(&enrol)
     .execute(&mut *s.tx)
     .await?;
-    let years = periods.iter().map(|p| period_label(*p)).collect::<Vec<_>>().join(", ");
+    let years = periods
+        .iter()
+        .map(|p| period_label(*p))
+        .collect::<Vec<_>>()
+        .join(", ");
     let imported = event.after(json!({
         "years": years,
         "figures": rows.len(),
@@ -424,13 +451,27 @@ async fn school_view(
     let years_set: BTreeSet<i32> = best.keys().chain(targets.keys()).copied().collect();
     let mut years = Table::new(
         "school-attendance",
-        format!("{} (URN {}): overall absence by year against the authority, England and the target, per cent", school.name, school.urn),
+        format!(
+            "{} (URN {}): overall absence by year against the authority, England and the target, per cent",
+            school.name, school.urn
+        ),
         &["Year", "School", "Authority", "England", "Target", "Note"],
     );
     let mut pa_years = Table::new(
         "school-persistent",
-        format!("{}: persistent and severe absence by year, per cent of pupils", school.name),
-        &["Year", "Persistent absence", "Authority", "England", "Target", "Severe absence", "England severe"],
+        format!(
+            "{}: persistent and severe absence by year, per cent of pupils",
+            school.name
+        ),
+        &[
+            "Year",
+            "Persistent absence",
+            "Authority",
+            "England",
+            "Target",
+            "Severe absence",
+            "England severe",
+        ],
     );
     let mut overall_groups = Vec::new();
     let mut pa_groups = Vec::new();
@@ -454,8 +495,14 @@ async fn school_view(
         let label = period_label(*y);
         let school_o = f.and_then(|f| f.overall_pct);
         let school_pa = f.and_then(|f| f.pa_pct);
-        overall_groups.push((label.clone(), vec![school_o, a.0, n.and_then(|n| n.overall), t.0]));
-        pa_groups.push((label.clone(), vec![school_pa, a.1, n.and_then(|n| n.pa), t.1]));
+        overall_groups.push((
+            label.clone(),
+            vec![school_o, a.0, n.and_then(|n| n.overall), t.0],
+        ));
+        pa_groups.push((
+            label.clone(),
+            vec![school_pa, a.1, n.and_then(|n| n.pa), t.1],
+        ));
         years.push(vec![
             Cell::text(label.clone()),
             Cell::rate(school_o),
@@ -477,7 +524,14 @@ async fn school_view(
     let mut terms = Table::new(
         "school-terms",
         format!("{}: every figure held, per cent", school.name),
-        &["Year", "Period", "Absence", "Persistent absence", "Severe absence", "From"],
+        &[
+            "Year",
+            "Period",
+            "Absence",
+            "Persistent absence",
+            "Severe absence",
+            "From",
+        ],
     );
     for r in &rows {
         terms.push(vec![
@@ -486,13 +540,31 @@ async fn school_view(
             Cell::rate(r.overall_pct),
             Cell::rate(r.pa_pct),
             Cell::rate(r.severe_pct),
-            Cell::text(if r.source == "dfe" { "DfE file" } else { "Entered by hand" }),
+            Cell::text(if r.source == "dfe" {
+                "DfE file"
+            } else {
+                "Entered by hand"
+            }),
         ]);
     }
     let series = ["School", "Authority average", "England", "Target"];
     Ok(SchoolView {
-        overall_chart: Chart::new("overall-chart", "Overall absence by year, per cent", &series, &overall_groups, "%", 1),
-        pa_chart: Chart::new("pa-chart", "Persistent absence by year, per cent of pupils", &series, &pa_groups, "%", 1),
+        overall_chart: Chart::new(
+            "overall-chart",
+            "Overall absence by year, per cent",
+            &series,
+            &overall_groups,
+            "%",
+            1,
+        ),
+        pa_chart: Chart::new(
+            "pa-chart",
+            "Persistent absence by year, per cent of pupils",
+            &series,
+            &pa_groups,
+            "%",
+            1,
+        ),
         years,
         pa_years,
         terms,
@@ -559,9 +631,15 @@ pub async fn get_school(
             _ => download(&v.years, format),
         };
     }
-    Ok(school_page(&mut s, id, Errors::default(), FigureForm::default(), TargetForm::default())
-        .await?
-        .into_response())
+    Ok(school_page(
+        &mut s,
+        id,
+        Errors::default(),
+        FigureForm::default(),
+        TargetForm::default(),
+    )
+    .await?
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -587,14 +665,27 @@ fn typed_rate(v: &str, field: &'static str, what: &str, errors: &mut Errors) -> 
     match dfe::rate(t) {
         Ok(Some(r)) => Some(r),
         _ => {
-            errors.add(field, format!("{what} must be a percentage from 0 to 100, like 5.2"));
+            errors.add(
+                field,
+                format!("{what} must be a percentage from 0 to 100, like 5.2"),
+            );
             None
         }
     }
 }
 
+/// A figure entered by hand, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entered {
+    pub year: i32,
+    pub term: &'static str,
+    pub overall: Option<f64>,
+    pub pa: Option<f64>,
+    pub severe: Option<f64>,
+}
+
 /// The hand-entered figure's fields, or the errors next to them (pure).
-pub fn check_figure(f: &FigureForm, errors: &mut Errors) -> Option<(i32, &'static str, Option<f64>, Option<f64>, Option<f64>)> {
+pub fn check_figure(f: &FigureForm, errors: &mut Errors) -> Option<Entered> {
     let year = parse_year(&f.year);
     if year.is_none() {
         errors.add("year", "Enter the academic year like 2024/25");
@@ -612,7 +703,13 @@ pub fn check_figure(f: &FigureForm, errors: &mut Errors) -> Option<(i32, &'stati
     if !errors.is_empty() {
         return None;
     }
-    Some((year?, term?, overall, pa, severe))
+    Some(Entered {
+        year: year?,
+        term: term?,
+        overall,
+        pa,
+        severe,
+    })
 }
 
 pub async fn post_figure(
@@ -622,7 +719,14 @@ pub async fn post_figure(
 ) -> Result<Response, AppError> {
     let facts = school_facts(&mut s, id).await?;
     let mut errors = Errors::default();
-    let Some((year, term, overall, pa, severe)) = check_figure(&form, &mut errors) else {
+    let Some(Entered {
+        year,
+        term,
+        overall,
+        pa,
+        severe,
+    }) = check_figure(&form, &mut errors)
+    else {
         let page = school_page(&mut s, id, errors, form, TargetForm::default()).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
@@ -650,7 +754,11 @@ pub async fn post_figure(
     s.record(entered).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/schools/{id}/attendance"), "figure-saved"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/schools/{id}/attendance"),
+        "figure-saved",
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -664,7 +772,10 @@ pub struct TargetForm {
 }
 
 /// The target's fields, or the errors next to them (pure).
-pub fn check_target(f: &TargetForm, errors: &mut Errors) -> Option<(i32, Option<f64>, Option<f64>)> {
+pub fn check_target(
+    f: &TargetForm,
+    errors: &mut Errors,
+) -> Option<(i32, Option<f64>, Option<f64>)> {
     let year = parse_year(&f.year);
     if year.is_none() {
         errors.add("target-year", "Enter the academic year like 2025/26");
@@ -672,7 +783,10 @@ pub fn check_target(f: &TargetForm, errors: &mut Errors) -> Option<(i32, Option<
     let overall = typed_rate(&f.overall, "target-overall", "The absence target", errors);
     let pa = typed_rate(&f.pa, "target-pa", "The persistent absence target", errors);
     if errors.is_empty() && overall.is_none() && pa.is_none() {
-        errors.add("target-overall", "Enter an absence target, a persistent absence target, or both");
+        errors.add(
+            "target-overall",
+            "Enter an absence target, a persistent absence target, or both",
+        );
     }
     if !errors.is_empty() {
         return None;
@@ -712,7 +826,11 @@ pub async fn post_target(
     s.record(set).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/schools/{id}/attendance"), "target-saved"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/schools/{id}/attendance"),
+        "target-saved",
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -829,7 +947,11 @@ pub async fn impact_view(s: &mut Scoped<Officers>) -> Result<ImpactView, AppErro
         "",
         1,
     );
-    Ok(ImpactView { table, latest, chart })
+    Ok(ImpactView {
+        table,
+        latest,
+        chart,
+    })
 }
 
 #[cfg(test)]
@@ -908,14 +1030,26 @@ mod tests {
             pa: String::new(),
             severe: "0.4".into(),
         };
-        assert_eq!(check_figure(&ok, &mut e), Some((202425, "Autumn term", Some(5.2), None, Some(0.4))));
+        assert_eq!(
+            check_figure(&ok, &mut e),
+            Some(Entered {
+                year: 202425,
+                term: "Autumn term",
+                overall: Some(5.2),
+                pa: None,
+                severe: Some(0.4)
+            })
+        );
         let mut e = Errors::default();
         let t = TargetForm {
             year: "2025/26".into(),
             overall: "4.5".into(),
             pa: "15".into(),
         };
-        assert_eq!(check_target(&t, &mut e), Some((202526, Some(4.5), Some(15.0))));
+        assert_eq!(
+            check_target(&t, &mut e),
+            Some((202526, Some(4.5), Some(15.0)))
+        );
         let mut e = Errors::default();
         assert!(check_target(&TargetForm::default(), &mut e).is_none());
         assert!(e.get("target-year").is_some());

@@ -70,7 +70,10 @@ impl Chart {
             let mut words = Vec::with_capacity(values.len());
             for (i, v) in values.iter().enumerate() {
                 let bar_y = y + 6 + u32::try_from(i).unwrap_or(0) * (BAR_HEIGHT + 4);
-                let value = v.map_or_else(|| "no figure".to_string(), |v| format!("{v:.decimals$}{unit}"));
+                let value = v.map_or_else(
+                    || "no figure".to_string(),
+                    |v| format!("{v:.decimals$}{unit}"),
+                );
                 let name = series.get(i).copied().unwrap_or("");
                 words.push(if series.len() > 1 {
                     format!("{name} {value}")
@@ -164,7 +167,14 @@ mod tests {
 
     #[test]
     fn one_series_has_no_legend() {
-        let c = Chart::new("s", "Stages", &["Schools"], &[("In progress".into(), vec![Some(3.0)])], "", 0);
+        let c = Chart::new(
+            "s",
+            "Stages",
+            &["Schools"],
+            &[("In progress".into(), vec![Some(3.0)])],
+            "",
+            0,
+        );
         assert!(c.legend.is_empty());
         assert_eq!(c.desc, "In progress: 3.");
         let empty = Chart::new("e", "None", &["Schools"], &[], "", 0);

@@ -168,7 +168,8 @@ impl Filter {
     pub fn keeps(&self, l: &SchoolLine) -> bool {
         (self.status.is_empty() || l.status.key() == self.status)
             && (self.level.is_empty()
-                || l.level.as_deref().map(str::to_lowercase).as_deref() == Some(self.level.as_str())
+                || l.level.as_deref().map(str::to_lowercase).as_deref()
+                    == Some(self.level.as_str())
                 || (self.level == NOT_YET && l.status == Status::NotYetAwarded))
             && (self.phase.is_empty() || l.phase == self.phase)
             && (self.assessor.is_empty()
@@ -240,6 +241,19 @@ pub fn sort(lines: &mut [SchoolLine], by: &str) {
     }
 }
 
+/// A key theme's average claimed and agreed levels, and over how many strands.
+pub struct ThemeLevels {
+    pub number: u32,
+    pub title: String,
+    pub claimed: Option<f64>,
+    pub claims: usize,
+    pub agreed: Option<f64>,
+    pub judged: usize,
+}
+
+/// One strand's claim and agreed level: framework key and version, strand, claimed, agreed.
+type StrandLevels = (String, String, String, Option<String>, Option<String>);
+
 /// Everything the dashboard shows; the page and the downloads are both made from it.
 pub struct Data {
     pub lines: Vec<SchoolLine>,
@@ -248,7 +262,7 @@ pub struct Data {
     pub phases: Vec<(String, String)>,
     pub assessors: Vec<(String, String)>,
     pub cohorts: Vec<(String, String)>,
-    pub themes: Vec<(u32, String, Option<f64>, usize, Option<f64>, usize)>,
+    pub themes: Vec<ThemeLevels>,
     pub today: NaiveDate,
 }
 
@@ -299,7 +313,11 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
             deadline::Deadline::Known { standing, .. } => Some(standing),
             _ => None,
         };
-        let risk = risk(stage.is_settled(), standing, little_written(r.written, strands));
+        let risk = risk(
+            stage.is_settled(),
+            standing,
+            little_written(r.written, strands),
+        );
         lines.push(SchoolLine {
             id: r.id,
             phase_label: r.phase.parse::<Phase>().map_or("Unknown", |p| p.label()),
@@ -314,7 +332,11 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
             assessor: r.assessor.unwrap_or_else(|| "Not assigned".to_string()),
             visit_at: r.visit_at,
             deadline: d.date(),
-            deadline_words: if stage.is_settled() { "Met".to_string() } else { d.describe() },
+            deadline_words: if stage.is_settled() {
+                "Met".to_string()
+            } else {
+                d.describe()
+            },
             written: r.written,
             strands,
             risk,
@@ -323,7 +345,7 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
     }
     // Each key theme's average claimed and agreed level, as ranks 1.. (no claim and "none of
     // the levels" count as 0), over every handbook of the authority.
-    let levels: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let levels: Vec<StrandLevels> = sqlx::query_as(
         "SELECT a.framework_key, a.framework_version, k.strand_key, e.claimed_level, j.agreed_level
          FROM assessment a
          JOIN LATERAL (SELECT strand_key FROM strand_entry WHERE tenant_id = a.tenant_id AND assessment_id = a.id AND claimed_level IS NOT NULL
@@ -338,14 +360,21 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
     let mut per: BTreeMap<u32, (String, f64, usize, f64, usize)> = BTreeMap::new();
     for fw in catalogue.all() {
         for t in &fw.themes {
-            per.entry(t.number).or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
+            per.entry(t.number)
+                .or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
         }
     }
     for (key, version, strand, claimed, agreed) in levels {
-        let Some(fw) = catalogue.get(&key, &version) else { continue };
-        let Some((t, _)) = fw.strands().find(|(_, st)| st.key == strand) else { continue };
+        let Some(fw) = catalogue.get(&key, &version) else {
+            continue;
+        };
+        let Some((t, _)) = fw.strands().find(|(_, st)| st.key == strand) else {
+            continue;
+        };
         let rank = |k: &str| fw.level_rank(k).map_or(0.0, |r| (r + 1) as f64);
-        let e = per.entry(t.number).or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
+        let e = per
+            .entry(t.number)
+            .or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
         if let Some(c) = claimed {
             e.1 += rank(&c);
             e.2 += 1;
@@ -359,7 +388,14 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
         .into_iter()
         .map(|(n, (title, c, cn, a, an))| {
             let avg = |sum: f64, n: usize| (n > 0).then(|| sum / n as f64);
-            (n, title, avg(c, cn), cn, avg(a, an), an)
+            ThemeLevels {
+                number: n,
+                title,
+                claimed: avg(c, cn),
+                claims: cn,
+                agreed: avg(a, an),
+                judged: an,
+            }
         })
         .collect();
     let mut statuses: Vec<Status> = vec![
@@ -369,7 +405,12 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
         Status::Submitted,
         Status::VisitBooked,
     ];
-    statuses.extend(level_names.iter().rev().map(|(r, n)| Status::Awarded(*r, n.clone())));
+    statuses.extend(
+        level_names
+            .iter()
+            .rev()
+            .map(|(r, n)| Status::Awarded(*r, n.clone())),
+    );
     statuses.extend([Status::NotYetAwarded, Status::Withdrawn]);
     let mut assessors: BTreeMap<String, String> = BTreeMap::new();
     let mut cohorts: BTreeMap<String, String> = BTreeMap::new();
@@ -421,7 +462,11 @@ pub struct Tables {
 
 pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
     let filtered = f.describe(d);
-    let mut status = Table::new("status", format!("Schools by status ({filtered})"), &["Status", "Schools"]);
+    let mut status = Table::new(
+        "status",
+        format!("Schools by status ({filtered})"),
+        &["Status", "Schools"],
+    );
     for (key, label) in &d.statuses {
         let n = lines.iter().filter(|l| &l.status.key() == key).count();
         status.push(vec![Cell::text(label), Cell::count(n as i64)]);
@@ -435,7 +480,11 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
     let mut cols: Vec<&str> = vec!["Award"];
     cols.extend(phases.iter().map(|(_, l)| l.as_str()));
     cols.push("All phases");
-    let mut awards = Table::new("awards", format!("Awards by level and phase ({filtered})"), &cols);
+    let mut awards = Table::new(
+        "awards",
+        format!("Awards by level and phase ({filtered})"),
+        &cols,
+    );
     for (key, label) in &d.levels {
         let of = |l: &&&SchoolLine| {
             if key == NOT_YET {
@@ -446,7 +495,9 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
         };
         let mut row = vec![Cell::text(label)];
         for (p, _) in &phases {
-            row.push(Cell::count(lines.iter().filter(|l| &l.phase == p).filter(of).count() as i64));
+            row.push(Cell::count(
+                lines.iter().filter(|l| &l.phase == p).filter(of).count() as i64,
+            ));
         }
         row.push(Cell::count(lines.iter().filter(of).count() as i64));
         awards.push(row);
@@ -454,24 +505,40 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
     let mut themes = Table::new(
         "themes",
         "Average level claimed and agreed by key theme, across the authority (1 = the first level, 0 = no level)",
-        &["Key theme", "Average claimed", "Strands claimed", "Average agreed", "Strands judged"],
+        &[
+            "Key theme",
+            "Average claimed",
+            "Strands claimed",
+            "Average agreed",
+            "Strands judged",
+        ],
     );
-    for (n, title, c, cn, a, an) in &d.themes {
+    for th in &d.themes {
         themes.push(vec![
-            Cell::text(format!("{n}. {title}")),
-            level_words(*c),
-            Cell::count(*cn as i64),
-            level_words(*a),
-            Cell::count(*an as i64),
+            Cell::text(format!("{}. {}", th.number, th.title)),
+            level_words(th.claimed),
+            Cell::count(th.claims as i64),
+            level_words(th.agreed),
+            Cell::count(th.judged as i64),
         ]);
     }
     let today = d.today.and_hms_opt(0, 0, 0).unwrap_or_default();
     let mut upcoming: Vec<&&SchoolLine> = lines
         .iter()
-        .filter(|l| l.visit_at.is_some_and(|v| v >= today) && !matches!(l.status, Status::Awarded(..) | Status::NotYetAwarded | Status::Withdrawn))
+        .filter(|l| {
+            l.visit_at.is_some_and(|v| v >= today)
+                && !matches!(
+                    l.status,
+                    Status::Awarded(..) | Status::NotYetAwarded | Status::Withdrawn
+                )
+        })
         .collect();
     upcoming.sort_by_key(|l| l.visit_at);
-    let mut visits = Table::new("visits", format!("Upcoming visits ({filtered})"), &["School", "Visit", "Assessor", "Status"]);
+    let mut visits = Table::new(
+        "visits",
+        format!("Upcoming visits ({filtered})"),
+        &["School", "Visit", "Assessor", "Status"],
+    );
     for l in upcoming {
         visits.push_linked(
             format!("/assessments/{}/visit", l.id),
@@ -499,7 +566,10 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
             ],
         );
     }
-    let horizon = d.today.checked_add_months(chrono::Months::new(6)).unwrap_or(d.today);
+    let horizon = d
+        .today
+        .checked_add_months(chrono::Months::new(6))
+        .unwrap_or(d.today);
     let mut exp: Vec<&&SchoolLine> = lines
         .iter()
         .filter(|l| l.expires_on.is_some_and(|e| e >= d.today && e <= horizon))
@@ -516,14 +586,32 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
             vec![
                 Cell::text(&l.school),
                 Cell::text(l.level.clone().unwrap_or_default()),
-                Cell::text(l.expires_on.map(crate::dates::weekday_date).unwrap_or_default()),
+                Cell::text(
+                    l.expires_on
+                        .map(crate::dates::weekday_date)
+                        .unwrap_or_default(),
+                ),
             ],
         );
     }
     let mut schools = Table::new(
         "schools",
-        format!("{filtered}: {} handbook{}", lines.len(), if lines.len() == 1 { "" } else { "s" }),
-        &["School", "URN", "Phase", "Cohort", "Status", "Assessor", "Visit", "Deadline", "Strands written"],
+        format!(
+            "{filtered}: {} handbook{}",
+            lines.len(),
+            if lines.len() == 1 { "" } else { "s" }
+        ),
+        &[
+            "School",
+            "URN",
+            "Phase",
+            "Cohort",
+            "Status",
+            "Assessor",
+            "Visit",
+            "Deadline",
+            "Strands written",
+        ],
     );
     for l in lines {
         schools.push_linked(
@@ -535,7 +623,10 @@ pub fn tables(d: &Data, f: &Filter, lines: &[&SchoolLine]) -> Tables {
                 Cell::text(&l.cohort),
                 Cell::text(l.status.label()),
                 Cell::text(&l.assessor),
-                Cell::text(l.visit_at.map_or_else(|| "Not arranged".to_string(), crate::dates::visit)),
+                Cell::text(
+                    l.visit_at
+                        .map_or_else(|| "Not arranged".to_string(), crate::dates::visit),
+                ),
                 Cell::text(&l.deadline_words),
                 Cell::text(format!("{} of {}", l.written, l.strands)),
             ],
@@ -670,16 +761,37 @@ mod tests {
 
     #[test]
     fn status_from_stage_writing_visit_and_award() {
-        assert_eq!(Status::of(Stage::InProgress, 0, false, None), Status::NotStarted);
-        assert_eq!(Status::of(Stage::Returned, 3, true, None), Status::InProgress);
-        assert_eq!(Status::of(Stage::WithHead, 3, false, None), Status::WithHead);
-        assert_eq!(Status::of(Stage::Submitted, 40, false, None), Status::Submitted);
-        assert_eq!(Status::of(Stage::Submitted, 40, true, None), Status::VisitBooked);
+        assert_eq!(
+            Status::of(Stage::InProgress, 0, false, None),
+            Status::NotStarted
+        );
+        assert_eq!(
+            Status::of(Stage::Returned, 3, true, None),
+            Status::InProgress
+        );
+        assert_eq!(
+            Status::of(Stage::WithHead, 3, false, None),
+            Status::WithHead
+        );
+        assert_eq!(
+            Status::of(Stage::Submitted, 40, false, None),
+            Status::Submitted
+        );
+        assert_eq!(
+            Status::of(Stage::Submitted, 40, true, None),
+            Status::VisitBooked
+        );
         let gold = Status::of(Stage::Awarded, 40, true, Some((2, "Gold".into())));
         assert_eq!(gold.key(), "awarded_gold");
         assert_eq!(gold.label(), "Awarded Gold");
-        assert_eq!(Status::of(Stage::Awarded, 40, true, None), Status::NotYetAwarded);
-        assert_eq!(Status::of(Stage::Withdrawn, 1, true, None), Status::Withdrawn);
+        assert_eq!(
+            Status::of(Stage::Awarded, 40, true, None),
+            Status::NotYetAwarded
+        );
+        assert_eq!(
+            Status::of(Stage::Withdrawn, 1, true, None),
+            Status::Withdrawn
+        );
     }
 
     #[test]

@@ -65,15 +65,22 @@ pub fn period_label(p: i32) -> String {
     format!("{}/{:02}", p / 100, p % 100)
 }
 
+/// A cell that is neither a percentage nor a marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotARate;
+
 /// A rate cell: a number from 0 to 100, or a marker (no value).
-pub fn rate(value: &str) -> Result<Option<f64>, ()> {
+pub fn rate(value: &str) -> Result<Option<f64>, NotARate> {
     let v = value.trim();
-    if matches!(v, "" | "x" | "z" | "c" | "u" | ":" | "low" | "X" | "Z" | "C" | "U") {
+    if matches!(
+        v,
+        "" | "x" | "z" | "c" | "u" | ":" | "low" | "X" | "Z" | "C" | "U"
+    ) {
         return Ok(None);
     }
     match v.parse::<f64>() {
         Ok(n) if n.is_finite() && (0.0..=100.0).contains(&n) => Ok(Some(n)),
-        _ => Err(()),
+        _ => Err(NotARate),
     }
 }
 
@@ -96,7 +103,11 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         .headers()
         .map_err(|e| format!("The first line could not be read: {e}"))?
         .clone();
-    let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.trim(), i)).collect();
+    let col: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
@@ -117,9 +128,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 out.errors.push(LineError {
                     line,
                     message: match e.kind() {
-                        csv::ErrorKind::UnequalLengths { len, expected_len, .. } => format!(
-                            "has {len} values where the header has {expected_len}"
-                        ),
+                        csv::ErrorKind::UnequalLengths {
+                            len, expected_len, ..
+                        } => format!("has {len} values where the header has {expected_len}"),
                         _ => "could not be read".to_string(),
                     },
                 });
@@ -127,7 +138,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        let get = |name: &str| col.get(name).and_then(|i| record.get(*i)).unwrap_or("").trim();
+        let get = |name: &str| {
+            col.get(name)
+                .and_then(|i| record.get(*i))
+                .unwrap_or("")
+                .trim()
+        };
         if let Some(level) = col.get("geographic_level").and_then(|i| record.get(*i))
             && !level.trim().eq_ignore_ascii_case("school")
         {
@@ -142,7 +158,10 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 get("time_period")
             ));
         }
-        let term = TERMS.iter().copied().find(|t| t.eq_ignore_ascii_case(get("time_identifier")));
+        let term = TERMS
+            .iter()
+            .copied()
+            .find(|t| t.eq_ignore_ascii_case(get("time_identifier")));
         if term.is_none() {
             problems.push(format!(
                 "time_identifier \"{}\" is not one of {}",
@@ -156,7 +175,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         }
         let mut rate_of = |name: &str| match rate(get(name)) {
             Ok(v) => v,
-            Err(()) => {
+            Err(NotARate) => {
                 problems.push(format!(
                     "{name} \"{}\" is not a percentage from 0 to 100 or a marker (x, z, c, u, :)",
                     get(name)
@@ -205,11 +224,20 @@ mod tests {
         assert_eq!(p.not_school, 1);
         assert_eq!(p.figures.len(), 3);
         let r = &p.figures[0];
-        assert_eq!((r.urn, r.time_period, r.term), (100001, 202324, "Academic year"));
-        assert_eq!((r.overall, r.pa, r.severe, r.enrolments), (Some(5.31), Some(14.2), Some(0.8), Some(412)));
+        assert_eq!(
+            (r.urn, r.time_period, r.term),
+            (100001, 202324, "Academic year")
+        );
+        assert_eq!(
+            (r.overall, r.pa, r.severe, r.enrolments),
+            (Some(5.31), Some(14.2), Some(0.8), Some(412))
+        );
         assert_eq!(r.line, 2);
         let h = &p.figures[1];
-        assert_eq!((h.overall, h.pa, h.severe, h.enrolments), (None, None, None, None));
+        assert_eq!(
+            (h.overall, h.pa, h.severe, h.enrolments),
+            (None, None, None, None)
+        );
         assert_eq!(p.periods().into_iter().collect::<Vec<_>>(), vec![202324]);
     }
 
@@ -226,7 +254,11 @@ mod tests {
         let lines: Vec<u64> = p.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6]);
         assert!(p.errors[0].message.contains("time_period \"2023\""));
-        assert!(p.errors[1].message.contains("time_identifier \"Whole year\""));
+        assert!(
+            p.errors[1]
+                .message
+                .contains("time_identifier \"Whole year\"")
+        );
         assert!(p.errors[1].message.contains("school_urn \"abc\""));
         assert!(p.errors[1].message.contains("sess_overall_percent \"12%\""));
         assert!(p.errors[2].message.contains("has 3 values"));
@@ -255,7 +287,7 @@ mod tests {
         assert_eq!(period_label(200910), "2009/10");
         assert_eq!(rate("x"), Ok(None));
         assert_eq!(rate(" 4.5 "), Ok(Some(4.5)));
-        assert_eq!(rate("-1"), Err(()));
-        assert_eq!(rate("NaN"), Err(()));
+        assert_eq!(rate("-1"), Err(NotARate));
+        assert_eq!(rate("NaN"), Err(NotARate));
     }
 }

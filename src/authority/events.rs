@@ -32,7 +32,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Launch, Kind::Cpd1, Kind::Cpd2, Kind::Cpd3, Kind::Celebration];
+    pub const ALL: [Kind; 5] = [
+        Kind::Launch,
+        Kind::Cpd1,
+        Kind::Cpd2,
+        Kind::Cpd3,
+        Kind::Celebration,
+    ];
 
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -76,9 +82,10 @@ pub fn missed(kind: Kind, lead: bool, head: bool) -> Option<String> {
         Kind::Launch if !lead && !head => Some("Missed the launch".to_string()),
         Kind::Launch if !head => Some("Head teacher missed the launch".to_string()),
         Kind::Launch if !lead => Some("Attendance Lead missed the launch".to_string()),
-        Kind::Cpd1 | Kind::Cpd2 | Kind::Cpd3 if !lead && !head => {
-            Some(format!("Missed {}", kind.title().split(':').next().unwrap_or("")))
-        }
+        Kind::Cpd1 | Kind::Cpd2 | Kind::Cpd3 if !lead && !head => Some(format!(
+            "Missed {}",
+            kind.title().split(':').next().unwrap_or("")
+        )),
         _ => None,
     }
 }
@@ -107,7 +114,8 @@ impl EventRow {
     }
 }
 
-const EVENT_SELECT: &str = "SELECT e.id, e.cohort_id, c.name AS cohort, e.kind, e.starts_at, e.place, e.capacity,
+const EVENT_SELECT: &str =
+    "SELECT e.id, e.cohort_id, c.name AS cohort, e.kind, e.starts_at, e.place, e.capacity,
         e.invited_at IS NOT NULL AS invited, e.register_taken_at IS NOT NULL AS register_taken,
         e.starts_at < (now() AT TIME ZONE 'Europe/London') AS past
      FROM programme_event e JOIN cohort c ON c.tenant_id = e.tenant_id AND c.id = e.cohort_id";
@@ -146,7 +154,9 @@ pub async fn warnings(
     .await?;
     let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
     for (school, kind, lead, head) in rows {
-        let Some(kind) = Kind::parse(&kind) else { continue };
+        let Some(kind) = Kind::parse(&kind) else {
+            continue;
+        };
         if let Some(m) = missed(kind, lead.unwrap_or(false), head.unwrap_or(false)) {
             out.entry(school).or_default().push(m);
         }
@@ -232,7 +242,11 @@ pub fn check(form: &EventForm, errors: &mut Errors) -> Option<(Kind, NaiveDateTi
     if kind.is_none() {
         errors.add("kind", "Choose which event this is");
     }
-    let date = match parse_real_date(&DateInput::new(&form.day, &form.month, &form.year), "when-day", "The event's date") {
+    let date = match parse_real_date(
+        &DateInput::new(&form.day, &form.month, &form.year),
+        "when-day",
+        "The event's date",
+    ) {
         Ok(Some(d)) => Some(d),
         Ok(None) => {
             errors.add("when-day", "Enter the date of the event");
@@ -253,11 +267,24 @@ pub fn check(form: &EventForm, errors: &mut Errors) -> Option<(Kind, NaiveDateTi
     } else if place.chars().count() > 200 {
         errors.add("place", "The place must be 200 characters or fewer");
     }
-    let capacity = form.capacity.trim().parse::<i32>().ok().filter(|c| (1..=10_000).contains(c));
+    let capacity = form
+        .capacity
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|c| (1..=10_000).contains(c));
     if capacity.is_none() {
-        errors.add("capacity", "Enter how many people can attend, a whole number from 1 to 10,000");
+        errors.add(
+            "capacity",
+            "Enter how many people can attend, a whole number from 1 to 10,000",
+        );
     }
-    Some((kind?, NaiveDateTime::new(date?, time?), place.to_string(), capacity?))
+    Some((
+        kind?,
+        NaiveDateTime::new(date?, time?),
+        place.to_string(),
+        capacity?,
+    ))
 }
 
 pub async fn post_event(
@@ -289,20 +316,28 @@ pub async fn post_event(
     let saved = s
         .event("event.saved")
         .subject("programme_event", event)
-        .after(json!({"kind": kind.as_str(), "starts_at": at, "place": place, "capacity": capacity}));
+        .after(
+            json!({"kind": kind.as_str(), "starts_at": at, "place": place, "capacity": capacity}),
+        );
     s.record(saved).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/cohorts/{id}/events"), "event-saved"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/cohorts/{id}/events"),
+        "event-saved",
+    ))
 }
 
 async fn load_event(s: &mut Scoped<Officers>, id: Uuid) -> Result<EventRow, AppError> {
-    sqlx::query_as(&format!("{EVENT_SELECT} WHERE e.tenant_id = $1 AND e.id = $2"))
-        .bind(s.tenant)
-        .bind(id)
-        .fetch_optional(&mut *s.tx)
-        .await?
-        .ok_or(AppError::NotFound)
+    sqlx::query_as(&format!(
+        "{EVENT_SELECT} WHERE e.tenant_id = $1 AND e.id = $2"
+    ))
+    .bind(s.tenant)
+    .bind(id)
+    .fetch_optional(&mut *s.tx)
+    .await?
+    .ok_or(AppError::NotFound)
 }
 
 #[derive(sqlx::FromRow)]
@@ -323,7 +358,10 @@ pub struct EventPage {
     attended: usize,
 }
 
-pub async fn get_event(mut s: Scoped<Officers>, Path(id): Path<Uuid>) -> Result<EventPage, AppError> {
+pub async fn get_event(
+    mut s: Scoped<Officers>,
+    Path(id): Path<Uuid>,
+) -> Result<EventPage, AppError> {
     let e = load_event(&mut s, id).await?;
     let lines: Vec<RegisterLine> = sqlx::query_as(
         "SELECT s.id AS school_id, s.name AS school,
@@ -338,7 +376,10 @@ pub async fn get_event(mut s: Scoped<Officers>, Path(id): Path<Uuid>) -> Result<
     .bind(e.id)
     .fetch_all(&mut *s.tx)
     .await?;
-    let attended = lines.iter().map(|l| usize::from(l.lead) + usize::from(l.head)).sum();
+    let attended = lines
+        .iter()
+        .map(|l| usize::from(l.lead) + usize::from(l.head))
+        .sum();
     Ok(EventPage {
         layout: s.layout("/cohorts"),
         expected: e.kind().expected(),
@@ -389,11 +430,13 @@ pub async fn post_register(
         .execute(&mut *s.tx)
         .await?;
     }
-    sqlx::query("UPDATE programme_event SET register_taken_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(s.tenant)
-        .bind(e.id)
-        .execute(&mut *s.tx)
-        .await?;
+    sqlx::query(
+        "UPDATE programme_event SET register_taken_at = now() WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(s.tenant)
+    .bind(e.id)
+    .execute(&mut *s.tx)
+    .await?;
     let taken = s
         .event("event.register")
         .subject("programme_event", e.id)
@@ -401,11 +444,18 @@ pub async fn post_register(
     s.record(taken).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/events/{id}"), "register-saved"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/events/{id}"),
+        "register-saved",
+    ))
 }
 
 /// Emails the invitation to the lead and head of every school in the cohort.
-pub async fn post_invite(mut s: Scoped<Officers>, Path(id): Path<Uuid>) -> Result<Response, AppError> {
+pub async fn post_invite(
+    mut s: Scoped<Officers>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
     let e = load_event(&mut s, id).await?;
     let people: Vec<(String, Recipient)> = sqlx::query_as::<_, (String, String, String)>(
         "SELECT s.name, u.name, u.email
@@ -453,7 +503,11 @@ pub async fn post_invite(mut s: Scoped<Officers>, Path(id): Path<Uuid>) -> Resul
     s.record(invited).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/events/{id}"), "invitations-sent"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/events/{id}"),
+        "invitations-sent",
+    ))
 }
 
 #[cfg(test)]
@@ -463,10 +517,22 @@ mod tests {
     #[test]
     fn who_missed_what() {
         assert_eq!(missed(Kind::Launch, true, true), None);
-        assert_eq!(missed(Kind::Launch, true, false).as_deref(), Some("Head teacher missed the launch"));
-        assert_eq!(missed(Kind::Launch, false, true).as_deref(), Some("Attendance Lead missed the launch"));
-        assert_eq!(missed(Kind::Launch, false, false).as_deref(), Some("Missed the launch"));
-        assert_eq!(missed(Kind::Cpd2, false, false).as_deref(), Some("Missed CPD 2"));
+        assert_eq!(
+            missed(Kind::Launch, true, false).as_deref(),
+            Some("Head teacher missed the launch")
+        );
+        assert_eq!(
+            missed(Kind::Launch, false, true).as_deref(),
+            Some("Attendance Lead missed the launch")
+        );
+        assert_eq!(
+            missed(Kind::Launch, false, false).as_deref(),
+            Some("Missed the launch")
+        );
+        assert_eq!(
+            missed(Kind::Cpd2, false, false).as_deref(),
+            Some("Missed CPD 2")
+        );
         assert_eq!(missed(Kind::Cpd2, false, true), None);
         assert_eq!(missed(Kind::Celebration, false, false), None);
     }
@@ -498,6 +564,9 @@ mod tests {
             capacity: "80".into(),
         };
         let (k, at, place, cap) = check(&ok, &mut errors).unwrap();
-        assert_eq!((k, at.to_string().as_str(), place.as_str(), cap), (Kind::Cpd1, "2027-01-14 13:30:00", "Town Hall", 80));
+        assert_eq!(
+            (k, at.to_string().as_str(), place.as_str(), cap),
+            (Kind::Cpd1, "2027-01-14 13:30:00", "Town Hall", 80)
+        );
     }
 }

@@ -98,7 +98,10 @@ pub fn impact(
     levels: &[String],
     national: impl Fn(i32, Measure) -> Option<f64>,
 ) -> Impact {
-    let latest = schools.iter().filter_map(|s| s.years.keys().next_back().copied()).max();
+    let latest = schools
+        .iter()
+        .filter_map(|s| s.years.keys().next_back().copied())
+        .max();
     let Some(latest) = latest else {
         return Impact {
             latest: None,
@@ -208,14 +211,28 @@ mod tests {
     fn participating_schools_against_all_and_national_over_the_same_years() {
         let schools = vec![
             // Joined 2023/24 (baseline 2022/23): 8.0 → 6.0, PA 24 → 18. Gold.
-            school(Some((202223, "Gold")), &[(202223, 8.0, 24.0), (202324, 6.0, 18.0)]),
+            school(
+                Some((202223, "Gold")),
+                &[(202223, 8.0, 24.0), (202324, 6.0, 18.0)],
+            ),
             // Joined 2022/23 (baseline 2021/22): 9.0 → 8.0, PA 26 → 25. Not yet.
             school(
                 Some((202122, "Not yet awarded")),
-                &[(202122, 9.0, 26.0), (202223, 8.5, 25.0), (202324, 8.0, 25.0)],
+                &[
+                    (202122, 9.0, 26.0),
+                    (202223, 8.5, 25.0),
+                    (202324, 8.0, 25.0),
+                ],
             ),
             // Not taking part: 7.0 → 7.0 → 7.0.
-            school(None, &[(202122, 7.0, 20.0), (202223, 7.0, 20.0), (202324, 7.0, 20.0)]),
+            school(
+                None,
+                &[
+                    (202122, 7.0, 20.0),
+                    (202223, 7.0, 20.0),
+                    (202324, 7.0, 20.0),
+                ],
+            ),
             // Taking part but no figure for its baseline year: not counted.
             school(Some((202223, "Gold")), &[(202324, 5.0, 15.0)]),
         ];
@@ -226,7 +243,11 @@ mod tests {
             (202324, Measure::Pa) => Some(20.0),
             _ => None,
         };
-        let levels = vec!["Gold".to_string(), "Silver".to_string(), "Not yet awarded".to_string()];
+        let levels = vec![
+            "Gold".to_string(),
+            "Silver".to_string(),
+            "Not yet awarded".to_string(),
+        ];
         let i = impact(&schools, &levels, national);
         assert_eq!(i.latest, Some(202324));
         let row = |g: &str| i.rows.iter().find(|r| r.group == g).unwrap().clone();
@@ -244,7 +265,10 @@ mod tests {
         let all = row("All schools of the authority (same years)");
         assert_eq!(all.overall.schools, 4);
         let from = all.overall.from.unwrap();
-        assert!((from - (7.0 + 5.0 / 6.0 + 8.0) / 2.0).abs() < 1e-9, "{from}");
+        assert!(
+            (from - (7.0 + 5.0 / 6.0 + 8.0) / 2.0).abs() < 1e-9,
+            "{from}"
+        );
         assert_eq!(all.overall.to, Some(6.5));
         let england = row("England (same years)");
         assert!((england.overall.from.unwrap() - 7.5).abs() < 1e-9);

@@ -80,15 +80,23 @@ mod tests {
     #[test]
     fn the_shipped_figures_with_their_sources() {
         let t = get(202324, "Total").unwrap();
-        assert_eq!((t.overall, t.pa, t.severe), (Some(7.1), Some(20.0), Some(2.3)));
+        assert_eq!(
+            (t.overall, t.pa, t.severe),
+            (Some(7.1), Some(20.0), Some(2.3))
+        );
         assert!(t.source.contains("EES 2023-24"));
         // "same" takes the line above's source.
-        assert_eq!(get(201516, "State-funded primary").unwrap().source, get(201516, "Total").unwrap().source);
+        assert_eq!(
+            get(201516, "State-funded primary").unwrap().source,
+            get(201516, "Total").unwrap().source
+        );
         // Unverified figures are no figure, not zero.
         assert_eq!(get(202223, "State-funded primary").unwrap().pa, None);
         assert!(get(201920, "Total").is_none());
         assert!(not_published(201920));
-        assert!(not_like_for_like(202021) && not_like_for_like(202122) && !not_like_for_like(202223));
+        assert!(
+            not_like_for_like(202021) && not_like_for_like(202122) && !not_like_for_like(202223)
+        );
         assert_eq!(phase_of("primary"), "State-funded primary");
         assert_eq!(phase_of("all_through"), "Total");
     }

@@ -88,13 +88,25 @@ pub async fn post_withdraw(
     let reason = form.reason.trim().to_string();
     let mut errors = Errors::default();
     if stage == Stage::Withdrawn {
-        errors.add("reason", "This school has already been withdrawn from the cohort");
+        errors.add(
+            "reason",
+            "This school has already been withdrawn from the cohort",
+        );
     } else if stage == Stage::Awarded {
-        errors.add("reason", "This handbook's award has been agreed: it cannot be withdrawn");
+        errors.add(
+            "reason",
+            "This handbook's award has been agreed: it cannot be withdrawn",
+        );
     } else if reason.is_empty() {
-        errors.add("reason", "Enter why the school is withdrawn: the school sees this reason");
+        errors.add(
+            "reason",
+            "Enter why the school is withdrawn: the school sees this reason",
+        );
     } else if reason.chars().count() > REASON_LIMIT {
-        errors.add("reason", format!("The reason must be {REASON_LIMIT} characters or fewer"));
+        errors.add(
+            "reason",
+            format!("The reason must be {REASON_LIMIT} characters or fewer"),
+        );
     }
     if !errors.is_empty() {
         let page = WithdrawPage {

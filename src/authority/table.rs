@@ -92,7 +92,9 @@ impl Table {
     }
 
     pub fn is_numeric(&self, i: usize) -> bool {
-        self.rows.iter().any(|r| r.get(i).is_some_and(Cell::is_number))
+        self.rows
+            .iter()
+            .any(|r| r.get(i).is_some_and(Cell::is_number))
     }
 
     /// The column headings with whether each holds figures.
@@ -160,7 +162,9 @@ impl Table {
                 match cell {
                     Cell::Text(s) => sheet.write_string(r, c, neutralised(s)).map(|_| ()),
                     Cell::Number(v, 0) => sheet.write_number(r, c, *v).map(|_| ()),
-                    Cell::Number(v, _) => sheet.write_number_with_format(r, c, *v, &one).map(|_| ()),
+                    Cell::Number(v, _) => {
+                        sheet.write_number_with_format(r, c, *v, &one).map(|_| ())
+                    }
                     Cell::Empty => Ok(()),
                 }
                 .map_err(fail)?;
@@ -223,7 +227,11 @@ mod tests {
             Cell::Number(-0.45, 1),
             Cell::Empty,
         ]);
-        t.push(vec![Cell::text("@SUM"), Cell::count(3), Cell::text("a \"quote\"")]);
+        t.push(vec![
+            Cell::text("@SUM"),
+            Cell::count(3),
+            Cell::text("a \"quote\""),
+        ]);
         t
     }
 

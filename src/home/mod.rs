@@ -103,12 +103,22 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
             ],
         ),
         Role::LaOfficer => (
-            "You run the programme for your authority: cohorts and enrolment, schools, people, and the record of what changed.",
+            "You run the programme for your authority: cohorts, events and enrolment, the city-wide dashboard, attendance data, schools, people, and the record of what changed.",
             vec![
+                link(
+                    "/dashboard",
+                    "Dashboard",
+                    "Every school's progress, awards, the themes schools find hardest, visits, submissions at risk and the programme's impact on attendance.",
+                ),
                 link(
                     "/cohorts",
                     "Cohorts",
-                    "Open a cohort and enrol schools: enrolling opens a school's handbook.",
+                    "Open a cohort, enrol schools, set the launch, CPD and celebration events and take their registers.",
+                ),
+                link(
+                    "/attendance",
+                    "Attendance data",
+                    "Import the DfE absence file, enter termly figures and set each school's targets.",
                 ),
                 link(
                     "/calendar",

@@ -60,7 +60,13 @@ async fn an_officer_sets_the_events_takes_registers_and_sees_who_missed_them() {
         )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("The event&#x27;s date must be a real date") || bad.body.contains("must be a real date"), "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("The event&#x27;s date must be a real date")
+            || bad.body.contains("must be a real date"),
+        "{}",
+        bad.body
+    );
     assert!(bad.body.contains("Enter where the event takes place"));
     assert!(bad.body.contains("whole number from 1 to 10,000"));
     let kinds = [
@@ -101,17 +107,19 @@ async fn an_officer_sets_the_events_takes_registers_and_sees_who_missed_them() {
     assert_eq!(sent.status, 303);
     let to_head = mails_to(&app, &w.head.email).await;
     assert!(
-        to_head
-            .iter()
-            .any(|(subject, body, _)| subject.starts_with("Invitation: Launch")
+        to_head.iter().any(
+            |(subject, body, _)| subject.starts_with("Invitation: Launch")
                 && body.contains("Cunard Building")
-                && body.contains("The head teacher must attend with the Attendance Lead")),
+                && body.contains("The head teacher must attend with the Attendance Lead")
+        ),
         "{to_head:?}"
     );
     assert!(!mails_to(&app, &w.lead.email).await.is_empty());
     // The register: Riverside's lead came without the head; nobody from Hilltop.
     let register = officer.get(&format!("/events/{launch}")).await;
-    assert!(register.body.contains("Riverside Primary") && register.body.contains("Hilltop Primary"));
+    assert!(
+        register.body.contains("Riverside Primary") && register.body.contains("Hilltop Primary")
+    );
     let lead_box = format!("lead:{}", w.school);
     let taken = officer
         .post(&format!("/events/{launch}/register"), &[(&lead_box, "yes")])
@@ -128,15 +136,29 @@ async fn an_officer_sets_the_events_takes_registers_and_sees_who_missed_them() {
     assert!(cohort_page.body.contains("Missed the launch"));
     assert!(cohort_page.body.contains("Missed CPD 1"));
     let again = officer.get(&format!("/events/{launch}")).await;
-    assert!(again.body.contains(&format!("id=\"lead-{}\" name=\"{lead_box}\" type=\"checkbox\" value=\"yes\" checked", w.school)));
+    assert!(again.body.contains(&format!(
+        "id=\"lead-{}\" name=\"{lead_box}\" type=\"checkbox\" value=\"yes\" checked",
+        w.school
+    )));
     // Nobody else's: another tenant's officer gets 404 for the event.
     let other = app.add_tenant("sefton").await;
     let stranger = app
-        .add_user(Some(other), aqm::auth::Role::LaOfficer, None, "officer@sefton.example.org")
+        .add_user(
+            Some(other),
+            aqm::auth::Role::LaOfficer,
+            None,
+            "officer@sefton.example.org",
+        )
         .await;
     let mut stranger = app.signed_in(&stranger).await;
     assert_eq!(stranger.get(&format!("/events/{launch}")).await.status, 404);
-    assert_eq!(stranger.post(&format!("/events/{launch}/register"), &[]).await.status, 404);
+    assert_eq!(
+        stranger
+            .post(&format!("/events/{launch}/register"), &[])
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -148,15 +170,27 @@ async fn a_withdrawn_school_keeps_its_handbook_read_only_and_may_join_again() {
     let saved = lead
         .post(
             &format!("/assessments/{}/strands/1.1", w.assessment),
-            &[("actions", "Our attendance policy was rewritten with parents."), ("impact", ""), ("level", "")],
+            &[
+                (
+                    "actions",
+                    "Our attendance policy was rewritten with parents.",
+                ),
+                ("impact", ""),
+                ("level", ""),
+            ],
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let mut officer = app.signed_in(&w.officer).await;
     // The officer reads the handbook as the school wrote it.
-    let read = officer.get(&format!("/assessments/{}/read", w.assessment)).await;
+    let read = officer
+        .get(&format!("/assessments/{}/read", w.assessment))
+        .await;
     assert_eq!(read.status, 200);
-    assert!(read.body.contains("Our attendance policy was rewritten with parents."));
+    assert!(
+        read.body
+            .contains("Our attendance policy was rewritten with parents.")
+    );
     assert!(!read.body.contains("<textarea"));
     // A reason is required.
     let path = format!("/assessments/{}/withdraw", w.assessment);
@@ -165,7 +199,10 @@ async fn a_withdrawn_school_keeps_its_handbook_read_only_and_may_join_again() {
     assert_eq!(no_reason.status, 422);
     assert!(no_reason.body.contains("Enter why the school is withdrawn"));
     let done = officer
-        .post(&path, &[("reason", "The school is joining the next cohort instead.")])
+        .post(
+            &path,
+            &[("reason", "The school is joining the next cohort instead.")],
+        )
         .await;
     assert_eq!(done.status, 303);
     let (stage, status): (String, String) =
@@ -182,13 +219,19 @@ async fn a_withdrawn_school_keeps_its_handbook_read_only_and_may_join_again() {
             .any(|(s, b, _)| s.contains("withdrawn") && b.contains("joining the next cohort"))
     );
     // The school reads it, cannot change it, and its typed text comes back on the page.
-    let page = lead.get(&format!("/assessments/{}/strands/1.1", w.assessment)).await;
+    let page = lead
+        .get(&format!("/assessments/{}/strands/1.1", w.assessment))
+        .await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("withdrawn from this cohort"));
     let refused = lead
         .post(
             &format!("/assessments/{}/strands/1.1", w.assessment),
-            &[("actions", "A change after withdrawal"), ("impact", ""), ("level", "")],
+            &[
+                ("actions", "A change after withdrawal"),
+                ("impact", ""),
+                ("level", ""),
+            ],
         )
         .await;
     assert_eq!(refused.status, 409, "{}", refused.body);
@@ -204,19 +247,38 @@ async fn a_withdrawn_school_keeps_its_handbook_read_only_and_may_join_again() {
     // The cohort page marks it; a second withdrawal is refused; no visit can be arranged.
     let cohort_page = officer.get(&format!("/cohorts/{cohort}")).await;
     assert!(cohort_page.body.contains("Withdrawn"));
-    assert_eq!(officer.post(&path, &[("reason", "again")]).await.status, 422);
+    assert_eq!(
+        officer.post(&path, &[("reason", "again")]).await.status,
+        422
+    );
     // The school can join again (it is a candidate once more).
-    assert!(cohort_page.body.contains(&format!("<option value=\"{}\">Riverside Primary", w.school)));
+    assert!(
+        cohort_page
+            .body
+            .contains(&format!("<option value=\"{}\">Riverside Primary", w.school))
+    );
     // The other school's lead and another school's head never reach these pages.
     let mut other = app.signed_in(&w.other_lead).await;
     assert_eq!(other.get(&path).await.status, 403);
-    assert_eq!(other.get(&format!("/assessments/{}/read", w.assessment)).await.status, 403);
+    assert_eq!(
+        other
+            .get(&format!("/assessments/{}/read", w.assessment))
+            .await
+            .status,
+        403
+    );
 }
 
 async fn import(officer: &mut Visitor, file: &str) -> Page {
     officer.get("/attendance").await;
     officer
-        .upload("/attendance/import", "file", "absence.csv", file.as_bytes().to_vec(), &[])
+        .upload(
+            "/attendance/import",
+            "file",
+            "absence.csv",
+            file.as_bytes().to_vec(),
+            &[],
+        )
         .await
 }
 
@@ -226,10 +288,21 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     let w = world(&app).await;
     let mut officer = app.signed_in(&w.officer).await;
     // A malformed file: every bad line named, nothing imported.
-    let bad = format!("{DFE_FILE}202324,Academic year,School,E92000001,England,Liverpool,State-funded primary,100002,Hilltop Primary,300,1,1,twelve,1,1,1,1\n2023,Academic year,School,E,E,L,P,100002,H,1,1,1,5,1,1,1,1\n");
+    let bad = format!(
+        "{DFE_FILE}202324,Academic year,School,E92000001,England,Liverpool,State-funded primary,100002,Hilltop Primary,300,1,1,twelve,1,1,1,1\n2023,Academic year,School,E,E,L,P,100002,H,1,1,1,5,1,1,1,1\n"
+    );
     let refused = import(&mut officer, &bad).await;
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("Line 8: sess_overall_percent &quot;twelve&quot;") || refused.body.contains("Line 8: sess_overall_percent &#34;twelve&#34;"), "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Line 8: sess_overall_percent &quot;twelve&quot;")
+            || refused
+                .body
+                .contains("Line 8: sess_overall_percent &#34;twelve&#34;"),
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("Line 9: time_period"));
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM attendance_figure")
@@ -241,8 +314,16 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     // The good file: 4 figures of ours; the other authority's school counted and skipped.
     let done = import(&mut officer, DFE_FILE).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("4 figures imported for 2022/23, 2023/24"), "{}", done.body);
-    assert!(done.body.contains("1 rows were for schools outside your authority"));
+    assert!(
+        done.body
+            .contains("4 figures imported for 2022/23, 2023/24"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body
+            .contains("1 rows were for schools outside your authority")
+    );
     assert_eq!(count().await, 4);
     let hilltop: (Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
         "SELECT overall_pct, pa_pct, severe_pct FROM attendance_figure WHERE school_id = $1",
@@ -251,26 +332,63 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(hilltop, (None, None, None), "markers are no value, never zero");
+    assert_eq!(
+        hilltop,
+        (None, None, None),
+        "markers are no value, never zero"
+    );
     // Re-importing a year replaces it: 2023/24 alone, with a new figure.
     let again = "time_period,time_identifier,geographic_level,school_urn,sess_overall_percent,enrolments_pa_10_exact_percent\n202324,Academic year,School,100001,5.5,17.0\n";
     let replaced = import(&mut officer, again).await;
     assert_eq!(replaced.status, 200);
-    assert!(replaced.body.contains("2 figures from an earlier import of the same year were replaced"), "{}", replaced.body);
+    assert!(
+        replaced
+            .body
+            .contains("2 figures from an earlier import of the same year were replaced"),
+        "{}",
+        replaced.body
+    );
     assert_eq!(count().await, 3);
     // A target and a figure by hand; the school's page shows them against England.
     let school = format!("/schools/{}/attendance", w.school);
     let bad_target = officer
-        .post(&format!("{school}/targets"), &[("target-year", "next year"), ("target-overall", "4"), ("target-pa", "")])
+        .post(
+            &format!("{school}/targets"),
+            &[
+                ("target-year", "next year"),
+                ("target-overall", "4"),
+                ("target-pa", ""),
+            ],
+        )
         .await;
     assert_eq!(bad_target.status, 422);
-    assert!(bad_target.body.contains("Enter the academic year like 2025/26"));
+    assert!(
+        bad_target
+            .body
+            .contains("Enter the academic year like 2025/26")
+    );
     let target = officer
-        .post(&format!("{school}/targets"), &[("target-year", "2023/24"), ("target-overall", "5.0"), ("target-pa", "15")])
+        .post(
+            &format!("{school}/targets"),
+            &[
+                ("target-year", "2023/24"),
+                ("target-overall", "5.0"),
+                ("target-pa", "15"),
+            ],
+        )
         .await;
     assert_eq!(target.status, 303);
     let figure = officer
-        .post(&school, &[("year", "2024/25"), ("term", "Autumn term"), ("overall", "4.8%"), ("pa", ""), ("severe", "")])
+        .post(
+            &school,
+            &[
+                ("year", "2024/25"),
+                ("term", "Autumn term"),
+                ("overall", "4.8%"),
+                ("pa", ""),
+                ("severe", ""),
+            ],
+        )
         .await;
     assert_eq!(figure.status, 303, "{}", figure.body);
     let page = officer.get(&school).await;
@@ -279,15 +397,32 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     assert!(page.body.contains("<svg role=\"img\""));
     // 2023/24: the school 5.5, England (primary) 5.5, target 5.0; 2024/25 autumn only.
     assert!(page.body.contains("Autumn term only"));
-    let csv = officer.download(&format!("{school}?table=school-attendance&format=csv")).await;
+    let csv = officer
+        .download(&format!("{school}?table=school-attendance&format=csv"))
+        .await;
     assert_eq!(csv.status(), 200);
     let csv = csv.text().await.unwrap();
-    let line = csv.lines().find(|l| l.starts_with("\"2023/24\"")).unwrap().to_string();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("\"2023/24\""))
+        .unwrap()
+        .to_string();
     assert_eq!(line, "\"2023/24\",5.5,5.5,5.5,5.0,\"\"", "{csv}");
-    let line = csv.lines().find(|l| l.starts_with("\"2022/23\"")).unwrap().to_string();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("\"2022/23\""))
+        .unwrap()
+        .to_string();
     assert_eq!(line, "\"2022/23\",8.0,8.0,5.9,,\"\"", "{csv}");
-    let pa = officer.download(&format!("{school}?table=school-persistent&format=xlsx")).await;
-    assert!(pa.headers()["content-disposition"].to_str().unwrap().contains("school-persistent.xlsx"));
+    let pa = officer
+        .download(&format!("{school}?table=school-persistent&format=xlsx"))
+        .await;
+    assert!(
+        pa.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("school-persistent.xlsx")
+    );
     let pa = officer
         .download(&format!("{school}?table=school-persistent&format=csv"))
         .await
@@ -299,11 +434,19 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     // Another authority's officer: 404 on the school's page and its forms.
     let other = app.add_tenant("sefton").await;
     let stranger = app
-        .add_user(Some(other), aqm::auth::Role::LaOfficer, None, "officer@sefton.example.org")
+        .add_user(
+            Some(other),
+            aqm::auth::Role::LaOfficer,
+            None,
+            "officer@sefton.example.org",
+        )
         .await;
     let mut stranger = app.signed_in(&stranger).await;
     assert_eq!(stranger.get(&school).await.status, 404);
-    assert_eq!(stranger.post(&school, &[("year", "2024/25")]).await.status, 404);
+    assert_eq!(
+        stranger.post(&school, &[("year", "2024/25")]).await.status,
+        404
+    );
     // A lead: refused.
     let mut lead = app.signed_in(&w.lead).await;
     assert_eq!(lead.get(&school).await.status, 403);
@@ -318,7 +461,11 @@ async fn the_dashboard_counts_filters_and_downloads_what_it_shows() {
     let mut lead = app.signed_in(&w.lead).await;
     lead.post(
         &format!("/assessments/{}/strands/3.5", w.assessment),
-        &[("actions", "First-day calling for every absence."), ("impact", ""), ("level", "bronze")],
+        &[
+            ("actions", "First-day calling for every absence."),
+            ("impact", ""),
+            ("level", "bronze"),
+        ],
     )
     .await;
     let mut officer = app.signed_in(&w.officer).await;
@@ -326,29 +473,64 @@ async fn the_dashboard_counts_filters_and_downloads_what_it_shows() {
     let page = officer.get("/dashboard").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Schools by status"));
-    assert!(page.body.contains("aria-labelledby=\"status-chart-title status-chart-desc\""));
-    assert!(page.body.contains("Not started: 1; In progress: 1"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("aria-labelledby=\"status-chart-title status-chart-desc\"")
+    );
+    assert!(
+        page.body.contains("Not started: 1; In progress: 1"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Impact on attendance"));
     // The theme table: theme 3 has one claim at the first level.
-    let themes = officer.download("/dashboard?table=themes&format=csv").await.text().await.unwrap();
-    assert!(themes.lines().any(|l| l.starts_with("\"3. ") && l.ends_with(",1.0,1,,0")), "{themes}");
+    let themes = officer
+        .download("/dashboard?table=themes&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        themes
+            .lines()
+            .any(|l| l.starts_with("\"3. ") && l.ends_with(",1.0,1,,0")),
+        "{themes}"
+    );
     // The school table filtered by status, on screen and in both downloads.
     let filtered = officer.get("/dashboard?status=not_started").await;
-    assert!(filtered.body.contains("Schools with status Not started: 1 handbook"));
-    let csv = officer.download("/dashboard?status=not_started&table=schools&format=csv").await;
+    assert!(
+        filtered
+            .body
+            .contains("Schools with status Not started: 1 handbook")
+    );
+    let csv = officer
+        .download("/dashboard?status=not_started&table=schools&format=csv")
+        .await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.contains("\"Hilltop Primary\",100002,\"Primary\",\"2026/27\",\"Not started\""), "{csv}");
-    let xlsx = officer.download("/dashboard?status=not_started&table=schools&format=xlsx").await;
+    assert!(
+        csv.contains("\"Hilltop Primary\",100002,\"Primary\",\"2026/27\",\"Not started\""),
+        "{csv}"
+    );
+    let xlsx = officer
+        .download("/dashboard?status=not_started&table=schools&format=xlsx")
+        .await;
     assert_eq!(
         xlsx.headers()["content-type"],
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    assert!(xlsx.headers()["content-disposition"].to_str().unwrap().contains("schools.xlsx"));
+    assert!(
+        xlsx.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("schools.xlsx")
+    );
     let bytes = xlsx.bytes().await.unwrap();
     assert_eq!(&bytes[..2], b"PK");
-    let unknown = officer.download("/dashboard?table=secrets&format=csv").await;
+    let unknown = officer
+        .download("/dashboard?table=secrets&format=csv")
+        .await;
     assert_eq!(unknown.status(), 404);
     // Others: leads and assessors are refused the dashboard.
     assert_eq!(lead.get("/dashboard").await.status, 403);

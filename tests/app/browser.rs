@@ -1393,9 +1393,17 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
     let events = format!("{cohort_page}/events");
     check(&browser, &base, Some(&events), "events", &mut failures).await;
     browser
-        .submit("form[action$='/events']", &[("#kind", "launch"), ("#time", "9am")])
+        .submit(
+            "form[action$='/events']",
+            &[("#kind", "launch"), ("#time", "9am")],
+        )
         .await;
-    assert!(browser.text().await.contains("Enter the start time like 09:30"));
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Enter the start time like 09:30")
+    );
     check(&browser, &base, None, "events with errors", &mut failures).await;
     for (kind, month, year) in [
         ("launch", "9", "2024"),
@@ -1419,7 +1427,10 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
                 ],
             )
             .await;
-        assert!(browser.text().await.contains("The event is saved."), "{kind}");
+        assert!(
+            browser.text().await.contains("The event is saved."),
+            "{kind}"
+        );
     }
     let launch: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM programme_event WHERE kind = 'launch'")
@@ -1436,18 +1447,42 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
         .await;
     assert!(browser.text().await.contains("The register is saved."));
     browser.goto(&format!("{base}{cohort_page}")).await;
-    assert!(browser.text().await.contains("Head teacher missed the launch"));
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Head teacher missed the launch")
+    );
 
     // The DfE file through the form.
-    check(&browser, &base, Some("/attendance"), "attendance data", &mut failures).await;
-    browser.submit("form[action='/attendance/import']", &[]).await;
-    assert!(browser.text().await.contains("Select the DfE school-level absence file"));
+    check(
+        &browser,
+        &base,
+        Some("/attendance"),
+        "attendance data",
+        &mut failures,
+    )
+    .await;
+    browser
+        .submit("form[action='/attendance/import']", &[])
+        .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Select the DfE school-level absence file")
+    );
     check(&browser, &base, None, "import with errors", &mut failures).await;
     browser.goto(&format!("{base}/attendance")).await;
     browser.type_into("#file", csv.to_str().unwrap()).await;
-    browser.submit("form[action='/attendance/import']", &[]).await;
+    browser
+        .submit("form[action='/attendance/import']", &[])
+        .await;
     let text = browser.text().await;
-    assert!(text.contains("6 figures imported for 2023/24, 2024/25"), "{text}");
+    assert!(
+        text.contains("6 figures imported for 2023/24, 2024/25"),
+        "{text}"
+    );
     assert!(text.contains("1 rows were for schools outside your authority"));
     check(&browser, &base, None, "import done", &mut failures).await;
 
@@ -1457,7 +1492,11 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
     browser
         .submit(
             "form[action$='/targets']",
-            &[("#target-year", "2024/25"), ("#target-overall", "5.5"), ("#target-pa", "16")],
+            &[
+                ("#target-year", "2024/25"),
+                ("#target-overall", "5.5"),
+                ("#target-pa", "16"),
+            ],
         )
         .await;
     assert!(browser.text().await.contains("The targets are saved."));
@@ -1474,7 +1513,14 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
     assert_eq!(shown[0][3], "5.5", "England, primary, 2023/24");
 
     // The dashboard: statuses, the themes, the impact view.
-    check(&browser, &base, Some("/dashboard"), "dashboard", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some("/dashboard"),
+        "dashboard",
+        &mut failures,
+    )
+    .await;
     let text = browser.text().await;
     assert!(text.contains("Impact on attendance"));
     let impact = browser
@@ -1509,7 +1555,10 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
         "{file}"
     );
     browser
-        .submit("form[action='/dashboard']", &[("#phase", "primary"), ("#sort", "written")])
+        .submit(
+            "form[action='/dashboard']",
+            &[("#phase", "primary"), ("#sort", "written")],
+        )
         .await;
     check(&browser, &base, None, "dashboard filtered", &mut failures).await;
     let rows = browser
@@ -1528,7 +1577,14 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
 
     // Reading a school's handbook, and the withdrawal form.
     let read = format!("/assessments/{}/read", w.assessment);
-    check(&browser, &base, Some(&read), "handbook read by the officer", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some(&read),
+        "handbook read by the officer",
+        &mut failures,
+    )
+    .await;
     let withdraw = format!("/assessments/{}/withdraw", w.other_assessment);
     check(&browser, &base, Some(&withdraw), "withdraw", &mut failures).await;
     browser.submit("form[action$='/withdraw']", &[]).await;

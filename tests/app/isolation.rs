@@ -774,17 +774,57 @@ fn cases(w: &World) -> Vec<Case> {
     // The local authority's pages: the authority's officers (and administrators) only; another
     // tenant's ids are not found.
     for (method, route, path) in [
-        ("GET", "/cohorts/{id}/events", format!("/cohorts/{}/events", w.cohort_a)),
-        ("POST", "/cohorts/{id}/events", format!("/cohorts/{}/events", w.cohort_a)),
+        (
+            "GET",
+            "/cohorts/{id}/events",
+            format!("/cohorts/{}/events", w.cohort_a),
+        ),
+        (
+            "POST",
+            "/cohorts/{id}/events",
+            format!("/cohorts/{}/events", w.cohort_a),
+        ),
         ("GET", "/events/{id}", format!("/events/{}", w.event_a)),
-        ("POST", "/events/{id}/register", format!("/events/{}/register", w.event_a)),
-        ("POST", "/events/{id}/invite", format!("/events/{}/invite", w.event_a)),
-        ("GET", "/assessments/{id}/read", format!("/assessments/{h1}/read")),
-        ("GET", "/assessments/{id}/withdraw", format!("/assessments/{h1}/withdraw")),
-        ("POST", "/assessments/{id}/withdraw", format!("/assessments/{h1}/withdraw")),
-        ("GET", "/schools/{id}/attendance", format!("/schools/{}/attendance", w.a1)),
-        ("POST", "/schools/{id}/attendance", format!("/schools/{}/attendance", w.a1)),
-        ("POST", "/schools/{id}/attendance/targets", format!("/schools/{}/attendance/targets", w.a1)),
+        (
+            "POST",
+            "/events/{id}/register",
+            format!("/events/{}/register", w.event_a),
+        ),
+        (
+            "POST",
+            "/events/{id}/invite",
+            format!("/events/{}/invite", w.event_a),
+        ),
+        (
+            "GET",
+            "/assessments/{id}/read",
+            format!("/assessments/{h1}/read"),
+        ),
+        (
+            "GET",
+            "/assessments/{id}/withdraw",
+            format!("/assessments/{h1}/withdraw"),
+        ),
+        (
+            "POST",
+            "/assessments/{id}/withdraw",
+            format!("/assessments/{h1}/withdraw"),
+        ),
+        (
+            "GET",
+            "/schools/{id}/attendance",
+            format!("/schools/{}/attendance", w.a1),
+        ),
+        (
+            "POST",
+            "/schools/{id}/attendance",
+            format!("/schools/{}/attendance", w.a1),
+        ),
+        (
+            "POST",
+            "/schools/{id}/attendance/targets",
+            format!("/schools/{}/attendance/targets", w.a1),
+        ),
     ] {
         cases.push(Case::new(
             method,
