@@ -107,6 +107,8 @@ pub struct AttendancePage {
     line_errors: Vec<String>,
     result: Option<ImportResult>,
     limit_mb: usize,
+    /// The downloads' address up to their own parameters.
+    dl: &'static str,
 }
 
 pub fn national_table() -> Table {
@@ -171,11 +173,20 @@ async fn attendance_page(
         line_errors,
         result,
         limit_mb: IMPORT_LIMIT / 1024 / 1024,
+        dl: "/attendance?",
     })
 }
 
-pub async fn get_attendance(mut s: Scoped<Officers>) -> Result<AttendancePage, AppError> {
-    attendance_page(&mut s, Errors::default(), Vec::new(), None).await
+pub async fn get_attendance(
+    mut s: Scoped<Officers>,
+    Query(q): Query<Download>,
+) -> Result<Response, AppError> {
+    if let Some(format) = q.format {
+        return download(&national_table(), format);
+    }
+    Ok(attendance_page(&mut s, Errors::default(), Vec::new(), None)
+        .await?
+        .into_response())
 }
 
 pub async fn post_import(

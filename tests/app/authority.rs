@@ -121,10 +121,24 @@ async fn an_officer_sets_the_events_takes_registers_and_sees_who_missed_them() {
         register.body.contains("Riverside Primary") && register.body.contains("Hilltop Primary")
     );
     let lead_box = format!("lead:{}", w.school);
+    // A school that is not in the cohort (another tenant's, say) is ignored.
+    let forged = format!("head:{}", Uuid::new_v4());
     let taken = officer
-        .post(&format!("/events/{launch}/register"), &[(&lead_box, "yes")])
+        .post(
+            &format!("/events/{launch}/register"),
+            &[(&lead_box, "yes"), (&forged, "yes")],
+        )
         .await;
     assert_eq!(taken.status, 303);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM event_attendance WHERE event_id = $1")
+        .bind(launch)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, 2,
+        "one row per school of the cohort, none for the forged one"
+    );
     // CPD 1 too: Hilltop's head came.
     let head_box = format!("head:{}", w.other_school);
     let cpd1 = ids[1].0;
@@ -451,6 +465,20 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     let mut lead = app.signed_in(&w.lead).await;
     assert_eq!(lead.get(&school).await.status, 403);
     assert_eq!(lead.get("/attendance").await.status, 403);
+    // England's figures download with their sources.
+    let england = officer
+        .download("/attendance?table=england&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        england.contains(
+            "\"2023/24\",\"Total\",7.1,20.0,2.3,\"\",\"EES 2023-24 page; PA press 20 Mar 2025\""
+        ),
+        "{england}"
+    );
+    assert!(england.contains("\"2020/21\",\"Total\",4.6,12.1,1.1,\"Not like-for-like"));
 }
 
 #[tokio::test]

@@ -231,6 +231,19 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         "{}",
         visits.body
     );
+    // The demo officer's dashboard has a programme to show: awards, and the impact view.
+    let mut officer = Visitor::of(&run.address);
+    officer
+        .sign_in("officer@aqm-demo.test", "demo-attendance-2026")
+        .await;
+    let dashboard = officer.get("/dashboard").await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    assert!(dashboard.body.contains("Awarded Gold"));
+    assert!(
+        dashboard.body.contains("Participating: Gold"),
+        "{}",
+        dashboard.body
+    );
     let pid = postmaster_pid(&data);
     let recorded = first_loaded_at(&data).await;
     let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))
