@@ -945,8 +945,15 @@ pub async fn impact_view(s: &mut Scoped<Officers>) -> Result<ImpactView, AppErro
             Cell::rate(r.pa.change()),
         ]);
         // The chart shows the size of the fall: a larger bar is a larger improvement.
+        // Short names in the chart, which has little room for them; the table has the full.
+        let short = match r.group.as_str() {
+            "Participating schools" => "Participating".to_string(),
+            g if g.starts_with("All schools") => "All schools".to_string(),
+            g if g.starts_with("England") => "England".to_string(),
+            g => g.trim_start_matches("Participating: ").to_string(),
+        };
         groups.push((
-            r.group.clone(),
+            short,
             vec![r.overall.change().map(|c| -c), r.pa.change().map(|c| -c)],
         ));
     }

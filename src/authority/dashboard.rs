@@ -705,7 +705,13 @@ fn charts(t: &Tables) -> (Chart, Chart, Chart) {
         &t.themes
             .rows
             .iter()
-            .map(|r| (r[0].shown(), vec![figure(&r[1]), figure(&r[3])]))
+            // The chart names the theme by number (the table beside it has the title): a
+            // title would run into the bars.
+            .map(|r| {
+                let shown = r[0].shown();
+                let number = shown.split('.').next().unwrap_or("").to_string();
+                (format!("Key theme {number}"), vec![figure(&r[1]), figure(&r[3])])
+            })
             .collect::<Vec<_>>(),
         "",
         1,
