@@ -6,7 +6,8 @@
 
 use crate::state::AppState;
 use crate::{
-    admin, auth, authority, error, evidence, handbook, home, programme, public, review, visit,
+    admin, auth, authority, error, evidence, handbook, home, practice, programme, public, review,
+    visit,
 };
 use axum::Router;
 use axum::body::Body;
@@ -232,6 +233,32 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         post_(
             "/schools/{id}/attendance/targets",
             authority::attendance::post_target,
+        ),
+        // Good practice shared across the authority's schools
+        get_(
+            "/assessments/{id}/strands/{key}/practice",
+            practice::offer::get_offer,
+        ),
+        post_(
+            "/assessments/{id}/strands/{key}/practice",
+            practice::offer::post_offer,
+        ),
+        get_("/practice", practice::base::get_base),
+        get_("/practice/review", practice::review::get_review),
+        get_("/practice/booklet.pdf", practice::review::get_booklet),
+        get_("/practice/{id}", practice::base::get_entry),
+        get_(
+            "/practice/{id}/documents/{doc}",
+            practice::base::get_document,
+        ),
+        post_("/practice/{id}/contact", practice::base::post_contact),
+        post_("/practice/{id}/withdraw", practice::offer::post_withdraw),
+        get_("/practice/{id}/decision", practice::review::get_decision),
+        post_("/practice/{id}/decision", practice::review::post_decision),
+        post_("/practice/{id}/feature", practice::review::post_feature),
+        post_(
+            "/visits/{id}/strands/{key}/recommend",
+            visit::judge::post_recommend,
         ),
         get_("/calendar", programme::calendar::get_calendar),
         post_("/calendar", programme::calendar::post_closure_day),

@@ -23,6 +23,8 @@
 //!    - `authority`: the LA officer's view: the cohort's events and registers, withdrawal, reading
 //!      a school's handbook, the city-wide dashboard, attendance figures (the DfE file, figures
 //!      by hand, targets) against national comparators, the impact view; tables as CSV and XLSX.
+//!    - `practice`: good practice shared across schools: the school's offer (lead writes, head
+//!      approves), the officer's review and the celebration booklet, the searchable resource base.
 //!    - `admin`: people, schools and their import (`school_import`), the authority's best-fit rule
 //!      (`best_fit`), the audit log page in words (`audit_words`) with each strand revision it
 //!      refers to, authorities, the CLI, demo data.
@@ -71,6 +73,7 @@ pub mod handbook;
 pub mod home;
 pub mod layout;
 pub mod mail;
+pub mod practice;
 pub mod programme;
 pub mod public;
 pub mod pupil_data;

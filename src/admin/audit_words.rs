@@ -225,6 +225,12 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
         "assessment.withdrawn" => format!("{who} withdrew {} from its cohort", school()),
         "attendance.imported" => format!("{who} imported the DfE absence figures"),
         "attendance.entered" => format!("{who} entered absence figures for {}", school()),
+        "practice.saved" => format!("{who} saved good practice to share"),
+        "practice.withdrawn" => format!("{who} withdrew shared good practice"),
+        "practice.decided" => format!("{who} decided on good practice offered by {}", school()),
+        "practice.featured" => format!("{who} changed which good practice is featured"),
+        "practice.contacted" => format!("{who} asked a school about its good practice"),
+        "practice.recommended" => format!("{who} recommended sharing a strand of {}", school()),
         "attendance.target" => format!("{who} set the absence targets of {}", school()),
         "evidence.unlinked" => format!("{who} unlinked {} from {}", document(f), strand(f, names)),
         "best_fit_rule.changed" => {

@@ -95,17 +95,20 @@ impl Role {
                 ("/home", "Home"),
                 ("/handbook", "Handbook"),
                 ("/evidence", "Evidence library"),
+                ("/practice", "Good practice"),
                 ("/frameworks", "Criteria"),
             ],
             Role::Assessor => &[
                 ("/home", "Home"),
                 ("/visits", "Visits"),
+                ("/practice", "Good practice"),
                 ("/frameworks", "Criteria"),
             ],
             Role::HeadTeacher => &[
                 ("/home", "Home"),
                 ("/handbook", "Handbook"),
                 ("/evidence", "Evidence library"),
+                ("/practice", "Good practice"),
                 ("/people", "Attendance Leads"),
                 ("/frameworks", "Criteria"),
             ],
@@ -114,6 +117,7 @@ impl Role {
                 ("/dashboard", "Dashboard"),
                 ("/cohorts", "Cohorts"),
                 ("/attendance", "Attendance data"),
+                ("/practice", "Good practice"),
                 ("/schools", "Schools"),
                 ("/people", "People"),
                 ("/moderation", "Moderation"),
@@ -278,6 +282,16 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         }
         "figure-saved" => "The figures are saved.",
         "target-saved" => "The targets are saved.",
+        "practice-saved" => "Saved. Nothing is shared until your head teacher approves it.",
+        "practice-sent" => "Sent to your head teacher, who has been emailed to approve it.",
+        "practice-offered" => {
+            "Approved and offered to the local authority, who will publish it, ask for changes or decline it."
+        }
+        "practice-withdrawn" => "Withdrawn. It is no longer in the resource base.",
+        "practice-decided" => "Done. The school has been emailed.",
+        "practice-featured" => "Saved. Featured entries are in the celebration booklet.",
+        "practice-contacted" => "Your message has been sent to the school's contact.",
+        "practice-recommended" => "Saved. The school sees your recommendation on the strand.",
         _ => return None,
     })
 }

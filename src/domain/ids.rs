@@ -47,6 +47,8 @@ typed_id! {
     CohortId;
     /// A closure day of an authority.
     ClosureDayId;
+    /// A strand's practice offered for the authority's resource base.
+    PracticeId;
 }
 
 #[cfg(test)]

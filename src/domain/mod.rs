@@ -9,6 +9,8 @@ pub mod level;
 pub mod names;
 
 pub use email::EmailAddress;
-pub use ids::{AssessmentId, ClosureDayId, CohortId, DocumentId, PersonId, SchoolId, SubmissionId};
+pub use ids::{
+    AssessmentId, ClosureDayId, CohortId, DocumentId, PersonId, PracticeId, SchoolId, SubmissionId,
+};
 pub use level::LevelKey;
 pub use names::{CohortName, PersonName, TenantSlug};

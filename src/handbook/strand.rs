@@ -83,6 +83,9 @@ pub struct StrandPage {
     pub comment_draft: String,
     /// Why the handbook cannot be changed now, if it cannot.
     locked: Option<&'static str>,
+    /// Good practice: how many other schools share theirs on this strand, whether the assessor
+    /// recommended sharing this school's, and where this school's own offer stands.
+    sharing: crate::practice::offer::Sharing,
 }
 
 /// Characters allowed in one comment.
@@ -130,6 +133,7 @@ async fn strand_page(
     .fetch_all(&mut *s.tx)
     .await?;
     let id = crate::domain::AssessmentId(h.a.id);
+    let sharing = crate::practice::offer::sharing(&mut s.tx, s.tenant, h.a.school_id, id, key).await?;
     let comments = review::comments(&mut s.tx, s.tenant, id, key).await?;
     let locked = review::state(&mut s.tx, s.tenant, id)
         .await?
@@ -141,6 +145,7 @@ async fn strand_page(
         comment_limit: COMMENT_LIMIT,
         comment_draft: String::new(),
         locked,
+        sharing,
         layout: s.layout("/handbook"),
         a: h.a.clone(),
         theme_number: theme.number,

@@ -164,6 +164,8 @@ pub struct StrandView {
     pub agreed: String,
     pub notes: String,
     pub stamp: i64,
+    /// The assessor recommended this strand's practice as worth sharing.
+    pub recommended: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -223,6 +225,15 @@ async fn theme_page(
     .bind(id)
     .fetch_all(&mut *s.tx)
     .await?;
+    let recommended: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT strand_key FROM practice_recommendation WHERE tenant_id = $1 AND assessment_id = $2",
+    )
+    .bind(s.tenant)
+    .bind(id)
+    .fetch_all(&mut *s.tx)
+    .await?
+    .into_iter()
+    .collect();
     let strands = t
         .strands
         .iter()
@@ -258,6 +269,7 @@ async fn theme_page(
                 agreed: j.and_then(|j| j.agreed_level.clone()).unwrap_or_default(),
                 notes: j.map(|j| j.notes.clone()).unwrap_or_default(),
                 stamp: j.map_or(0, |j| j.client_stamp),
+                recommended: recommended.contains(&st.key),
             }
         })
         .collect();
@@ -436,6 +448,58 @@ pub async fn get_document(
     let state = s.state.clone();
     drop(s);
     crate::evidence::document::file_response(&state, &e).await
+}
+
+#[derive(Deserialize)]
+pub struct RecommendForm {
+    #[serde(default)]
+    recommend: String,
+}
+
+/// "Strength worth sharing": the assessor recommends (or no longer recommends) that the school
+/// share this strand's practice; the school sees it on the strand and decides.
+pub async fn post_recommend(
+    mut s: Scoped<Assessors>,
+    Path((id, key)): Path<(AssessmentId, String)>,
+    Form(form): Form<RecommendForm>,
+) -> Result<Response, AppError> {
+    let a = id.load_for_assessor(&mut s).await?;
+    let (theme, _, _) = handbook::strand::find_strand(&a.fw, &key).ok_or(AppError::NotFound)?;
+    let number = theme.number;
+    if form.recommend == "yes" {
+        sqlx::query(
+            "INSERT INTO practice_recommendation (tenant_id, assessment_id, strand_key, assessor_id)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(s.tenant)
+        .bind(id)
+        .bind(&key)
+        .bind(s.user.id)
+        .execute(&mut *s.tx)
+        .await?;
+    } else {
+        sqlx::query(
+            "DELETE FROM practice_recommendation WHERE tenant_id = $1 AND assessment_id = $2 AND strand_key = $3",
+        )
+        .bind(s.tenant)
+        .bind(id)
+        .bind(&key)
+        .execute(&mut *s.tx)
+        .await?;
+    }
+    let recorded = s
+        .event("practice.recommended")
+        .school(Some(a.v.school_id))
+        .subject("assessment", id)
+        .after(json!({"strand": key, "recommended": form.recommend == "yes"}));
+    s.record(recorded).await?;
+    let state = s.state.clone();
+    s.commit().await?;
+    Ok(crate::web::redirect_with_flash(
+        &state,
+        &format!("/visits/{id}/themes/{number}#strand-{key}"),
+        "practice-recommended",
+    ))
 }
 
 #[cfg(test)]

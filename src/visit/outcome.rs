@@ -296,7 +296,11 @@ pub async fn post_acknowledge(
     ))
 }
 
-async fn render(title: String, footer: String, blocks: Vec<Block>) -> Result<Vec<u8>, AppError> {
+pub async fn render(
+    title: String,
+    footer: String,
+    blocks: Vec<Block>,
+) -> Result<Vec<u8>, AppError> {
     tokio::task::spawn_blocking(move || pdf::render(&title, &footer, &blocks))
         .await
         .map_err(|e| anyhow::anyhow!(e))?
@@ -433,7 +437,7 @@ pub async fn report_pdf(v: &AwardView) -> Result<Vec<u8>, AppError> {
     .await
 }
 
-fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -15,6 +15,7 @@ mod handbook;
 mod helpers;
 mod isolation;
 mod mail;
+mod practice;
 mod new_user;
 mod public_pages;
 mod review;
