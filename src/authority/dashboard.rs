@@ -710,7 +710,10 @@ fn charts(t: &Tables) -> (Chart, Chart, Chart) {
             .map(|r| {
                 let shown = r[0].shown();
                 let number = shown.split('.').next().unwrap_or("").to_string();
-                (format!("Key theme {number}"), vec![figure(&r[1]), figure(&r[3])])
+                (
+                    format!("Key theme {number}"),
+                    vec![figure(&r[1]), figure(&r[3])],
+                )
             })
             .collect::<Vec<_>>(),
         "",

@@ -133,7 +133,8 @@ async fn strand_page(
     .fetch_all(&mut *s.tx)
     .await?;
     let id = crate::domain::AssessmentId(h.a.id);
-    let sharing = crate::practice::offer::sharing(&mut s.tx, s.tenant, h.a.school_id, id, key).await?;
+    let sharing =
+        crate::practice::offer::sharing(&mut s.tx, s.tenant, h.a.school_id, id, key).await?;
     let comments = review::comments(&mut s.tx, s.tenant, id, key).await?;
     let locked = review::state(&mut s.tx, s.tenant, id)
         .await?

@@ -52,10 +52,16 @@ pub struct BasePage {
     is_officer: bool,
 }
 
-pub async fn get_base(mut s: Scoped<Members>, Query(f): Query<Browse>) -> Result<BasePage, AppError> {
+pub async fn get_base(
+    mut s: Scoped<Members>,
+    Query(f): Query<Browse>,
+) -> Result<BasePage, AppError> {
     let q: String = f.q.trim().chars().take(QUERY_LIMIT).collect();
     let theme: Option<i32> = f.theme.trim().parse().ok();
-    let phase = Phase::ALL.iter().find(|p| p.as_str() == f.phase).map(|p| p.as_str());
+    let phase = Phase::ALL
+        .iter()
+        .find(|p| p.as_str() == f.phase)
+        .map(|p| p.as_str());
     let level = (!f.level.is_empty()).then_some(f.level.as_str());
     let strand = (!f.strand.is_empty()).then_some(f.strand.as_str());
     // Published only, whatever the viewer's role: the base shows nothing else.
@@ -87,7 +93,10 @@ pub async fn get_base(mut s: Scoped<Members>, Query(f): Query<Browse>) -> Result
     };
     let (themes, strands, levels) = match &fw {
         Some(fw) => (
-            fw.themes.iter().map(|t| (t.number, t.title.clone())).collect(),
+            fw.themes
+                .iter()
+                .map(|t| (t.number, t.title.clone()))
+                .collect(),
             fw.strands()
                 .map(|(_, st)| (st.key.clone(), format!("{}: {}", st.reference(), st.title)))
                 .collect(),
@@ -101,9 +110,16 @@ pub async fn get_base(mut s: Scoped<Members>, Query(f): Query<Browse>) -> Result
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     Ok(BasePage {
-        is_officer: matches!(s.user.role, crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin),
+        is_officer: matches!(
+            s.user.role,
+            crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin
+        ),
         layout: s.layout("/practice"),
-        filtered: !(q.is_empty() && theme.is_none() && strand.is_none() && phase.is_none() && level.is_none()),
+        filtered: !(q.is_empty()
+            && theme.is_none()
+            && strand.is_none()
+            && phase.is_none()
+            && level.is_none()),
         f: Browse { q, ..f },
         entries,
         themes,
@@ -136,7 +152,10 @@ async fn entry_page(
     Ok(EntryPage {
         layout: s.layout("/practice"),
         own_school: s.user.school_id == Some(e.school_id),
-        is_officer: matches!(s.user.role, crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin),
+        is_officer: matches!(
+            s.user.role,
+            crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin
+        ),
         e,
         docs,
         errors,
@@ -144,7 +163,10 @@ async fn entry_page(
     })
 }
 
-pub async fn get_entry(mut s: Scoped<Members>, Path(id): Path<PracticeId>) -> Result<EntryPage, AppError> {
+pub async fn get_entry(
+    mut s: Scoped<Members>,
+    Path(id): Path<PracticeId>,
+) -> Result<EntryPage, AppError> {
     entry_page(&mut s, id, Errors::default(), String::new()).await
 }
 
@@ -193,7 +215,10 @@ pub async fn post_contact(
     } else if message.is_empty() {
         errors.add("message", "Write your message to the school");
     } else if message.chars().count() > MESSAGE_LIMIT {
-        errors.add("message", format!("Your message must be {MESSAGE_LIMIT} characters or fewer"));
+        errors.add(
+            "message",
+            format!("Your message must be {MESSAGE_LIMIT} characters or fewer"),
+        );
     }
     if !errors.is_empty() {
         let page = entry_page(&mut s, id, errors, message).await?;
@@ -215,9 +240,15 @@ pub async fn post_contact(
     };
     let n = Notice {
         name: String::new(),
-        subject: format!("A question about your practice on strand {}", e.strand_label),
+        subject: format!(
+            "A question about your practice on strand {}",
+            e.strand_label
+        ),
         paragraphs: vec![
-            format!("{from} read your school's practice on strand {} and writes:", e.strand_label),
+            format!(
+                "{from} read your school's practice on strand {} and writes:",
+                e.strand_label
+            ),
             message,
             format!("To answer, write to {} at {}.", s.user.name, s.user.email),
         ],
@@ -239,5 +270,9 @@ pub async fn post_contact(
     s.record(asked).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, &format!("/practice/{id}"), "practice-contacted"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/practice/{id}"),
+        "practice-contacted",
+    ))
 }

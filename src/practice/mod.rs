@@ -79,7 +79,10 @@ impl Status {
 
     /// The school may still change the shared version.
     pub fn editable(self) -> bool {
-        matches!(self, Status::Draft | Status::WithHead | Status::ChangesRequested)
+        matches!(
+            self,
+            Status::Draft | Status::WithHead | Status::ChangesRequested
+        )
     }
 }
 
@@ -92,7 +95,10 @@ pub fn visible(status: Status, role: Role, own_school: bool) -> bool {
     match role {
         Role::AttendanceLead | Role::HeadTeacher => own_school,
         Role::LaOfficer | Role::TenantAdmin => {
-            matches!(status, Status::Offered | Status::ChangesRequested | Status::Declined)
+            matches!(
+                status,
+                Status::Offered | Status::ChangesRequested | Status::Declined
+            )
         }
         _ => false,
     }
@@ -165,12 +171,14 @@ impl PracticeId {
     /// The entry, if the signed-in person may see it; 404 otherwise (another authority's, another
     /// school's unpublished one, one not yet approved for an officer).
     pub async fn load<R: Roles>(self, s: &mut Scoped<R>) -> Result<Entry, AppError> {
-        let e: Entry = sqlx::query_as(&format!("{ENTRY_SELECT} WHERE p.tenant_id = $1 AND p.id = $2"))
-            .bind(s.tenant)
-            .bind(self)
-            .fetch_optional(&mut *s.tx)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let e: Entry = sqlx::query_as(&format!(
+            "{ENTRY_SELECT} WHERE p.tenant_id = $1 AND p.id = $2"
+        ))
+        .bind(s.tenant)
+        .bind(self)
+        .fetch_optional(&mut *s.tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
         let own = s.user.school_id == Some(e.school_id);
         if !visible(e.status(), s.user.role, own) {
             return Err(AppError::NotFound);
@@ -250,7 +258,13 @@ mod tests {
     #[test]
     fn only_published_practice_leaves_its_school() {
         use Role::*;
-        for role in [AttendanceLead, HeadTeacher, Assessor, LaOfficer, TenantAdmin] {
+        for role in [
+            AttendanceLead,
+            HeadTeacher,
+            Assessor,
+            LaOfficer,
+            TenantAdmin,
+        ] {
             assert!(visible(Status::Published, role, false));
         }
         for st in [Status::Draft, Status::WithHead, Status::Withdrawn] {

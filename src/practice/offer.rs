@@ -3,7 +3,7 @@
 //! approves it (nothing leaves the school before), and either of them may withdraw it at any time.
 //! The pupil-data check runs on the shared texts and on every shared document it can read.
 
-use super::{Entry, ENTRY_SELECT, Status, document_findings, documents, text_findings};
+use super::{ENTRY_SELECT, Entry, Status, document_findings, documents, text_findings};
 use crate::auth::{Role, SchoolStaff, Scoped};
 use crate::domain::{AssessmentId, PracticeId};
 use crate::error::AppError;
@@ -132,7 +132,9 @@ async fn page(
     let h = id.load(s).await?;
     let (_, strand, _) = find_strand(&h.fw, key).ok_or(AppError::NotFound)?;
     let entry = latest(s, id, key).await?;
-    let live = entry.as_ref().filter(|e| !matches!(e.status(), Status::Withdrawn | Status::Declined));
+    let live = entry
+        .as_ref()
+        .filter(|e| !matches!(e.status(), Status::Withdrawn | Status::Declined));
     let chosen: HashSet<Uuid> = match (form, live) {
         (Some((_, c)), _) => c.clone(),
         (None, Some(e)) => documents(&mut s.tx, s.tenant, e.id)
@@ -157,7 +159,9 @@ async fn page(
         (None, Some(e)) => (e.actions.clone(), e.impact.clone(), e.contact_shows_email),
         (None, None) => {
             // A new offer starts from the handbook's own text, to be edited for sharing.
-            let e = crate::handbook::entry(&mut s.tx, s.tenant, id, key).await?.unwrap_or_default();
+            let e = crate::handbook::entry(&mut s.tx, s.tenant, id, key)
+                .await?
+                .unwrap_or_default();
             (e.actions, e.impact, false)
         }
     };
@@ -208,12 +212,21 @@ pub async fn get_offer(
 /// The offer's texts, or the errors to show next to them (pure).
 pub fn check(actions: &str, impact: &str, errors: &mut Errors) {
     if actions.trim().is_empty() && impact.trim().is_empty() {
-        errors.add("actions", "Write the practice you want to share: what you did, its evidence or its impact");
+        errors.add(
+            "actions",
+            "Write the practice you want to share: what you did, its evidence or its impact",
+        );
     }
-    for (field, what, text) in [("actions", "Actions and evidence", actions), ("impact", "Impact", impact)] {
+    for (field, what, text) in [
+        ("actions", "Actions and evidence", actions),
+        ("impact", "Impact", impact),
+    ] {
         let n = text.chars().count();
         if n > TEXT_LIMIT {
-            errors.add(field, format!("{what} must be {TEXT_LIMIT} characters or fewer; it is {n}"));
+            errors.add(
+                field,
+                format!("{what} must be {TEXT_LIMIT} characters or fewer; it is {n}"),
+            );
         }
     }
 }
@@ -230,13 +243,21 @@ pub async fn post_offer(
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
     let form: OfferForm = serde_urlencoded::from_str(
-        &serde_urlencoded::to_string(fields.iter().filter(|(k, _)| k != "document").collect::<Vec<_>>())
-            .map_err(|_| AppError::BadRequest)?,
+        &serde_urlencoded::to_string(
+            fields
+                .iter()
+                .filter(|(k, _)| k != "document")
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|_| AppError::BadRequest)?,
     )
     .map_err(|_| AppError::BadRequest)?;
     let h = id.load(&mut s).await?;
     let (theme, strand, _) = find_strand(&h.fw, &key).ok_or(AppError::NotFound)?;
-    let (theme_number, label) = (theme.number, format!("{}: {}", strand.reference(), strand.title));
+    let (theme_number, label) = (
+        theme.number,
+        format!("{}: {}", strand.reference(), strand.title),
+    );
     let entry = latest(&mut s, id, &key).await?;
     let live = entry.filter(|e| !matches!(e.status(), Status::Withdrawn | Status::Declined));
     if let Some(e) = &live
@@ -273,11 +294,17 @@ pub async fn post_offer(
     let state = s.state.clone();
     pupil_data.extend(document_findings(&state, &docs, year).await?);
     if !pupil_data.is_empty() {
-        errors.add("actions", "Take out the pupils' personal data below: nothing of it may be shared");
+        errors.add(
+            "actions",
+            "Take out the pupils' personal data below: nothing of it may be shared",
+        );
     }
     let approve = form.action == "approve";
     if approve && s.user.role != Role::HeadTeacher {
-        errors.add("actions", "Only your head teacher can approve sharing. Send it to them instead");
+        errors.add(
+            "actions",
+            "Only your head teacher can approve sharing. Send it to them instead",
+        );
     }
     let unreadable = docs.iter().any(|d| !d.3.starts_with("text/"));
     if (approve || form.action == "send") && unreadable && form.documents_checked.is_none() {
@@ -361,7 +388,9 @@ pub async fn post_offer(
     let link = crate::review::link(&s, &format!("/assessments/{id}/strands/{key}/practice"));
     match status {
         Status::WithHead => {
-            for to in notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, &[Role::HeadTeacher]).await? {
+            for to in notice::school_staff(&mut s.tx, s.tenant, h.a.school_id, &[Role::HeadTeacher])
+                .await?
+            {
                 let n = Notice {
                     name: String::new(),
                     subject: format!("Approve sharing strand {}?", strand.reference()),
@@ -386,7 +415,11 @@ pub async fn post_offer(
             for to in officers {
                 let n = Notice {
                     name: String::new(),
-                    subject: format!("Good practice offered: {} ({})", h.a.school_name, strand.reference()),
+                    subject: format!(
+                        "Good practice offered: {} ({})",
+                        h.a.school_name,
+                        strand.reference()
+                    ),
                     paragraphs: vec![format!(
                         "{} has offered its practice on strand {} for the resource base. Publish it, ask for changes or decline it.",
                         h.a.school_name, label
@@ -445,7 +478,10 @@ pub async fn post_withdraw(
     s.commit().await?;
     Ok(redirect_with_flash(
         &state,
-        &format!("/assessments/{}/strands/{}/practice", e.assessment_id, e.strand_key),
+        &format!(
+            "/assessments/{}/strands/{}/practice",
+            e.assessment_id, e.strand_key
+        ),
         "practice-withdrawn",
     ))
 }

@@ -37,7 +37,9 @@ pub async fn get_review(mut s: Scoped<Officers>) -> Result<ReviewPage, AppError>
     .await?;
     let (offered, rest): (Vec<Entry>, Vec<Entry>) =
         all.into_iter().partition(|e| e.status() == Status::Offered);
-    let (published, others) = rest.into_iter().partition(|e| e.status() == Status::Published);
+    let (published, others) = rest
+        .into_iter()
+        .partition(|e| e.status() == Status::Published);
     Ok(ReviewPage {
         layout: s.layout("/practice/review"),
         offered,
@@ -69,18 +71,28 @@ pub async fn post_decision(
         _ => None,
     };
     match to {
-        None => errors.add("decision", "Choose whether to publish it, ask for changes or decline it"),
-        Some(Status::ChangesRequested | Status::Declined) if message.is_empty() => {
-            errors.add("message", "Write a message to the school saying what to change, or why")
-        }
+        None => errors.add(
+            "decision",
+            "Choose whether to publish it, ask for changes or decline it",
+        ),
+        Some(Status::ChangesRequested | Status::Declined) if message.is_empty() => errors.add(
+            "message",
+            "Write a message to the school saying what to change, or why",
+        ),
         _ if message.chars().count() > super::base::MESSAGE_LIMIT => errors.add(
             "message",
-            format!("The message must be {} characters or fewer", super::base::MESSAGE_LIMIT),
+            format!(
+                "The message must be {} characters or fewer",
+                super::base::MESSAGE_LIMIT
+            ),
         ),
         _ => {}
     }
     if e.status() != Status::Offered {
-        errors.add("decision", "Only practice waiting for the local authority can be decided on");
+        errors.add(
+            "decision",
+            "Only practice waiting for the local authority can be decided on",
+        );
     }
     if !errors.is_empty() {
         let docs = super::documents(&mut s.tx, s.tenant, e.id).await?;
@@ -121,9 +133,19 @@ pub async fn post_decision(
     };
     let link = crate::review::link(
         &s,
-        &format!("/assessments/{}/strands/{}/practice", e.assessment_id, e.strand_key),
+        &format!(
+            "/assessments/{}/strands/{}/practice",
+            e.assessment_id, e.strand_key
+        ),
     );
-    for to in notice::school_staff(&mut s.tx, s.tenant, e.school_id, &[Role::AttendanceLead, Role::HeadTeacher]).await? {
+    for to in notice::school_staff(
+        &mut s.tx,
+        s.tenant,
+        e.school_id,
+        &[Role::AttendanceLead, Role::HeadTeacher],
+    )
+    .await?
+    {
         let mut paragraphs = vec![first.clone()];
         if !message.is_empty() {
             paragraphs.push(format!("Their message: {message}"));
@@ -145,7 +167,11 @@ pub async fn post_decision(
     s.record(decided).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, "/practice/review", "practice-decided"))
+    Ok(redirect_with_flash(
+        &state,
+        "/practice/review",
+        "practice-decided",
+    ))
 }
 
 #[derive(Template, WebTemplate)]
@@ -187,7 +213,11 @@ pub async fn post_feature(
     s.record(changed).await?;
     let state = s.state.clone();
     s.commit().await?;
-    Ok(redirect_with_flash(&state, "/practice/review", "practice-featured"))
+    Ok(redirect_with_flash(
+        &state,
+        "/practice/review",
+        "practice-featured",
+    ))
 }
 
 /// The booklet's words (pure): each featured entry with its school, strand, award and practice.
@@ -202,7 +232,10 @@ pub fn booklet_blocks(authority: &str, entries: &[Entry]) -> Vec<Block> {
         b.push(Block::Para(Para::plain("No entry has been featured yet.")));
     }
     for e in entries {
-        b.push(Block::Heading(2, format!("{}: strand {}", e.school, e.strand_label)));
+        b.push(Block::Heading(
+            2,
+            format!("{}: strand {}", e.school, e.strand_label),
+        ));
         b.push(Block::Para(Para::labelled("Award:", e.award_words())));
         if !e.actions.trim().is_empty() {
             b.push(Block::Heading(3, "What the school did".into()));
@@ -233,7 +266,10 @@ pub async fn get_booklet(mut s: Scoped<Officers>) -> Result<Response, AppError> 
         blocks,
     )
     .await?;
-    Ok(crate::visit::outcome::pdf_response(bytes, "Good practice booklet"))
+    Ok(crate::visit::outcome::pdf_response(
+        bytes,
+        "Good practice booklet",
+    ))
 }
 
 /// The decision page of one offered entry.
@@ -286,6 +322,9 @@ mod tests {
         assert!(text.contains("Gold"));
         assert!(text.contains("We call on the first day of absence."));
         assert!(!text.contains("Impact"), "no empty heading");
-        assert!(format!("{:?}", booklet_blocks("Liverpool", &[])).contains("No entry has been featured yet."));
+        assert!(
+            format!("{:?}", booklet_blocks("Liverpool", &[]))
+                .contains("No entry has been featured yet.")
+        );
     }
 }

@@ -38,6 +38,13 @@ struct World {
     /// A programme event of tenant A's cohort and one of tenant B's.
     event_a: Uuid,
     event_b: Uuid,
+    /// Good practice of school A1: published (with evidence_a1 shared), offered to the
+    /// officers, and waiting for its head teacher.
+    practice_published: Uuid,
+    practice_offered: Uuid,
+    practice_with_head: Uuid,
+    /// The document shared with the published practice.
+    practice_doc: Uuid,
 }
 
 impl World {
@@ -63,6 +70,10 @@ impl World {
             verify_a1: String::new(),
             event_a: Uuid::nil(),
             event_b: Uuid::nil(),
+            practice_published: Uuid::nil(),
+            practice_offered: Uuid::nil(),
+            practice_with_head: Uuid::nil(),
+            practice_doc: Uuid::nil(),
         }
     }
 }
@@ -120,6 +131,35 @@ async fn programme_event(app: &TestApp, tenant: Uuid, cohort: Uuid) -> Uuid {
     .bind(id)
     .bind(tenant)
     .bind(cohort)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// Good practice of `school` on `strand` of `assessment`, by `by`, in `status`.
+async fn practice(
+    app: &TestApp,
+    tenant: Uuid,
+    school: Uuid,
+    assessment: Uuid,
+    strand: &str,
+    by: Uuid,
+    status: &str,
+) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO practice (id, tenant_id, school_id, assessment_id, strand_key, theme_number, strand_label,
+                               actions, status, contact_id, created_by)
+         VALUES ($1, $2, $3, $4, $5, 1, $5, 'Shared practice', $6, $7, $7)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(school)
+    .bind(assessment)
+    .bind(strand)
+    .bind(status)
+    .bind(by)
     .execute(&app.pool)
     .await
     .unwrap();
@@ -216,7 +256,26 @@ async fn world(app: &TestApp) -> World {
     .execute(&app.pool)
     .await
     .unwrap();
+    let lead_a1 = users["lead_a1"].id;
+    let practice_published = practice(app, a, a1, handbook_a1, "1.1", lead_a1, "published").await;
+    // A document of its own: another case deletes evidence_a1.
+    let practice_doc = build.document(a, a1, "Shared plan").await;
+    sqlx::query(
+        "INSERT INTO practice_document (tenant_id, practice_id, evidence_id) VALUES ($1, $2, $3)",
+    )
+    .bind(a)
+    .bind(practice_published)
+    .bind(practice_doc)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let practice_offered = practice(app, a, a1, handbook_a1, "1.2", lead_a1, "offered").await;
+    let practice_with_head = practice(app, a, a1, handbook_a1, "1.3", lead_a1, "with_head").await;
     World {
+        practice_doc,
+        practice_published,
+        practice_offered,
+        practice_with_head,
         award_a1,
         verify_a1,
         a,
@@ -691,6 +750,13 @@ fn cases(w: &World) -> Vec<Case> {
                 not_assessors(),
             ),
             visit(
+                "POST",
+                "/visits/{id}/strands/{key}/recommend",
+                "assessor_a",
+                vec!["assessor_a2"],
+                not_assessors(),
+            ),
+            visit(
                 "GET",
                 "/visits/{id}/documents/{doc}",
                 "assessor_a",
@@ -835,6 +901,107 @@ fn cases(w: &World) -> Vec<Case> {
             vec!["lead_a1", "head_a1", "assessor_a", "lead_b1", "operator"],
         ));
     }
+    // Good practice. A school's offer: only its own staff.
+    for method in ["GET", "POST"] {
+        cases.push(Case::new(
+            method,
+            "/assessments/{id}/strands/{key}/practice",
+            format!("/assessments/{h1}/strands/2.1/practice"),
+            Some("lead_a1"),
+            vec!["lead_a2", "lead_b1"],
+            vec!["officer_a", "assessor_a", "admin_b"],
+        ));
+    }
+    // Published practice: everyone of the authority; nobody of another.
+    let (pp, po, ph) = (
+        w.practice_published,
+        w.practice_offered,
+        w.practice_with_head,
+    );
+    for (method, route, path) in [
+        ("GET", "/practice/{id}", format!("/practice/{pp}")),
+        (
+            "GET",
+            "/practice/{id}/documents/{doc}",
+            format!("/practice/{pp}/documents/{}", w.practice_doc),
+        ),
+        (
+            "POST",
+            "/practice/{id}/contact",
+            format!("/practice/{pp}/contact"),
+        ),
+    ] {
+        cases.push(Case::new(
+            method,
+            route,
+            path,
+            Some("assessor_a"),
+            vec!["lead_b1", "admin_b", "head_b1"],
+            vec!["operator"],
+        ));
+    }
+    // Waiting for its head: its school only; the officer does not see it yet.
+    cases.push(Case::new(
+        "GET",
+        "/practice/{id}",
+        format!("/practice/{ph}"),
+        Some("head_a1"),
+        vec!["lead_a2", "officer_a", "assessor_a", "lead_b1"],
+        vec![],
+    ));
+    cases.push(Case::new(
+        "POST",
+        "/practice/{id}/withdraw",
+        format!("/practice/{ph}/withdraw"),
+        Some("head_a1"),
+        vec!["lead_a2", "lead_b1", "head_b1"],
+        vec!["officer_a", "assessor_a"],
+    ));
+    // Offered: the authority's officers decide; no one else.
+    for (method, route, path) in [
+        (
+            "GET",
+            "/practice/{id}/decision",
+            format!("/practice/{po}/decision"),
+        ),
+        (
+            "POST",
+            "/practice/{id}/decision",
+            format!("/practice/{po}/decision"),
+        ),
+        (
+            "POST",
+            "/practice/{id}/feature",
+            format!("/practice/{pp}/feature"),
+        ),
+    ] {
+        cases.push(Case::new(
+            method,
+            route,
+            path,
+            Some("officer_a"),
+            vec!["admin_b"],
+            vec!["lead_a1", "head_a1", "assessor_a", "lead_b1"],
+        ));
+    }
+    for path in ["/practice/review", "/practice/booklet.pdf"] {
+        cases.push(Case::new(
+            "GET",
+            path,
+            path.into(),
+            Some("officer_a"),
+            vec![],
+            vec!["lead_a1", "head_a1", "assessor_a", "operator"],
+        ));
+    }
+    cases.push(Case::new(
+        "GET",
+        "/practice",
+        "/practice".into(),
+        Some("assessor_a"),
+        vec![],
+        vec!["operator"],
+    ));
     // Tenant B's event is not found by tenant A's officer.
     cases.push(Case::new(
         "GET",
@@ -1159,6 +1326,18 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
          SELECT $1, school_id, 202324, 'Academic year', 6.1, 'dfe', $3 FROM assessment WHERE id = $2",
         "INSERT INTO attendance_target (tenant_id, school_id, time_period, overall_pct, set_by)
          SELECT $1, school_id, 202425, 5.0, $3 FROM assessment WHERE id = $2",
+        // Good practice of tenant B with a document, a recommendation and a question.
+        "INSERT INTO practice (id, tenant_id, school_id, assessment_id, strand_key, theme_number, strand_label,
+                               actions, status, contact_id, created_by)
+         SELECT gen_random_uuid(), $1, school_id, $2, '1.1', 1, '1.1', 'Beta practice', 'published', $3, $3
+         FROM assessment WHERE id = $2",
+        "INSERT INTO practice_document (tenant_id, practice_id, evidence_id)
+         SELECT $1, p.id, e.id FROM practice p, evidence e
+         WHERE p.tenant_id = $1 AND e.tenant_id = $1 AND $2::uuid IS NOT NULL AND $3::uuid IS NOT NULL LIMIT 1",
+        "INSERT INTO practice_recommendation (tenant_id, assessment_id, strand_key, assessor_id)
+         SELECT $1, $2, '1.1', id FROM app_user WHERE tenant_id = $1 AND role = 'tenant_admin' AND $3::uuid IS NOT NULL LIMIT 1",
+        "INSERT INTO practice_contact (id, tenant_id, practice_id, sender_id, message)
+         SELECT gen_random_uuid(), $1, p.id, $3, 'Beta question' FROM practice p WHERE p.tenant_id = $1 AND $2::uuid IS NOT NULL",
     ] {
         sqlx::query(sql)
             .bind(w.b)
@@ -1218,9 +1397,18 @@ async fn every_table_with_a_tenant_column_is_walled_by_row_level_security() {
         }
         // Writing a row of tenant B is refused, whatever the columns: the policy's check (or
         // the missing privilege) stops it before any other constraint is looked at.
+        // Every column but the generated ones (a search vector), which take no value.
+        let columns: String = sqlx::query_scalar(
+            "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+             WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
+        )
+        .bind(table)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
         let mut tx = app.db.tenant_tx(w.a).await.unwrap();
         let forged = sqlx::query(&format!(
-            "INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, json_build_object('tenant_id', $1::uuid))"
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_record(NULL::{table}, json_build_object('tenant_id', $1::uuid))"
         ))
         .bind(w.b)
         .execute(&mut *tx)

@@ -25,7 +25,10 @@ async fn linked_text(app: &TestApp, w: &World, key: &str, title: &str, text: &st
     let strand = format!("/assessments/{}/strands/{key}", w.assessment);
     lead.get(&strand).await;
     let linked = lead
-        .post(&format!("{strand}/evidence"), &[("evidence", &doc.to_string())])
+        .post(
+            &format!("{strand}/evidence"),
+            &[("evidence", &doc.to_string())],
+        )
         .await;
     assert_eq!(linked.status, 303, "{}", linked.body);
     doc
@@ -58,7 +61,10 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
     assert!(page.body.contains("First day calling script"));
     // Nothing typed: refused next to the field.
     let empty = lead
-        .post(&offer, &[("actions", " "), ("impact", ""), ("action", "send")])
+        .post(
+            &offer,
+            &[("actions", " "), ("impact", ""), ("action", "send")],
+        )
         .await;
     assert_eq!(empty.status, 422);
     assert!(empty.body.contains("Write the practice you want to share"));
@@ -66,7 +72,10 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
         .post(
             &offer,
             &[
-                ("actions", "We ring every family on the first day of absence, before 10am."),
+                (
+                    "actions",
+                    "We ring every family on the first day of absence, before 10am.",
+                ),
                 ("impact", "Persistent absence fell by a third in a year."),
                 ("document", &doc.to_string()),
                 ("action", "send"),
@@ -101,7 +110,10 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
         .post(
             &offer,
             &[
-                ("actions", "We ring every family on the first day of absence, before 10am."),
+                (
+                    "actions",
+                    "We ring every family on the first day of absence, before 10am.",
+                ),
                 ("impact", "Persistent absence fell by a third in a year."),
                 ("document", &doc.to_string()),
                 ("action", "approve"),
@@ -118,54 +130,109 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
     );
     // Offered: the officer reviews it; other schools still see nothing.
     assert_eq!(other.get(&entry).await.status, 404);
-    assert!(!other.get("/practice").await.body.contains("Riverside Primary"));
+    assert!(
+        !other
+            .get("/practice")
+            .await
+            .body
+            .contains("Riverside Primary")
+    );
     let review = officer.get("/practice/review").await;
     assert!(review.body.contains(&format!("/practice/{id}/decision")));
     let decision = format!("/practice/{id}/decision");
     officer.get(&decision).await;
-    let no_message = officer.post(&decision, &[("decision", "changes"), ("message", "")]).await;
+    let no_message = officer
+        .post(&decision, &[("decision", "changes"), ("message", "")])
+        .await;
     assert_eq!(no_message.status, 422);
     assert!(no_message.body.contains("Write a message to the school"));
-    let published = officer.post(&decision, &[("decision", "publish"), ("message", "")]).await;
+    let published = officer
+        .post(&decision, &[("decision", "publish"), ("message", "")])
+        .await;
     assert_eq!(published.status, 303);
     assert_eq!(status(&app, id).await, "published");
     // Another school finds it by its words and by its theme, and reads it.
     let found = other.get("/practice?q=first+day").await;
-    assert!(found.body.contains(&format!("href=\"/practice/{id}\"")), "{}", found.body);
-    assert!(other.get("/practice?theme=3").await.body.contains(&format!("/practice/{id}")));
-    assert!(!other.get("/practice?q=zebra+crossing").await.body.contains(&format!("/practice/{id}")));
-    assert!(!other.get("/practice?theme=1").await.body.contains(&format!("/practice/{id}")));
+    assert!(
+        found.body.contains(&format!("href=\"/practice/{id}\"")),
+        "{}",
+        found.body
+    );
+    assert!(
+        other
+            .get("/practice?theme=3")
+            .await
+            .body
+            .contains(&format!("/practice/{id}"))
+    );
+    assert!(
+        !other
+            .get("/practice?q=zebra+crossing")
+            .await
+            .body
+            .contains(&format!("/practice/{id}"))
+    );
+    assert!(
+        !other
+            .get("/practice?theme=1")
+            .await
+            .body
+            .contains(&format!("/practice/{id}"))
+    );
     let read = other.get(&entry).await;
     assert_eq!(read.status, 200);
     assert!(read.body.contains("before 10am"));
-    assert!(!read.body.contains("mailto:"), "the contact's address stays hidden");
+    assert!(
+        !read.body.contains("mailto:"),
+        "the contact's address stays hidden"
+    );
     let file = other.download(&format!("{entry}/documents/{doc}")).await;
     assert_eq!(file.status(), 200);
     // Hilltop's own strand page counts it.
-    let strand = other.get(&format!("/assessments/{}/strands/3.5", w.other_assessment)).await;
-    assert!(strand.body.contains("1 school shares practice on this strand"), "{}", strand.body);
+    let strand = other
+        .get(&format!("/assessments/{}/strands/3.5", w.other_assessment))
+        .await;
+    assert!(
+        strand
+            .body
+            .contains("1 school shares practice on this strand"),
+        "{}",
+        strand.body
+    );
     // A question through the service reaches the contact.
     let asked = other
-        .post(&format!("{entry}/contact"), &[("message", "Could we see your script?")])
+        .post(
+            &format!("{entry}/contact"),
+            &[("message", "Could we see your script?")],
+        )
         .await;
     assert_eq!(asked.status, 303, "{}", asked.body);
     let to_lead = mails_to(&app, &w.lead.email).await;
     assert!(
-        to_lead.iter().any(|(s, b, _)| s.starts_with("A question about your practice")
-            && b.contains("Could we see your script?")
-            && b.contains(&w.other_lead.email)),
+        to_lead
+            .iter()
+            .any(|(s, b, _)| s.starts_with("A question about your practice")
+                && b.contains("Could we see your script?")
+                && b.contains(&w.other_lead.email)),
         "{to_lead:?}"
     );
     // Another authority sees nothing.
     let sefton = app.add_tenant("sefton").await;
     let stranger = app
-        .add_user(Some(sefton), aqm::auth::Role::LaOfficer, None, "officer@sefton.example.org")
+        .add_user(
+            Some(sefton),
+            aqm::auth::Role::LaOfficer,
+            None,
+            "officer@sefton.example.org",
+        )
         .await;
     let mut stranger = app.signed_in(&stranger).await;
     assert_eq!(stranger.get(&entry).await.status, 404);
     assert!(!stranger.get("/practice").await.body.contains("Riverside"));
     // Featured, in the booklet.
-    let featured = officer.post(&format!("{entry}/feature"), &[("featured", "yes")]).await;
+    let featured = officer
+        .post(&format!("{entry}/feature"), &[("featured", "yes")])
+        .await;
     assert_eq!(featured.status, 303);
     let booklet = officer.download("/practice/booklet.pdf").await;
     assert_eq!(booklet.headers()["content-type"], "application/pdf");
@@ -175,8 +242,20 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
     let withdrawn = head.post(&format!("{entry}/withdraw"), &[]).await;
     assert_eq!(withdrawn.status, 303);
     assert_eq!(other.get(&entry).await.status, 404);
-    assert!(!other.get("/practice?q=first+day").await.body.contains(&format!("/practice/{id}")));
-    assert_eq!(other.download(&format!("{entry}/documents/{doc}")).await.status(), 404);
+    assert!(
+        !other
+            .get("/practice?q=first+day")
+            .await
+            .body
+            .contains(&format!("/practice/{id}"))
+    );
+    assert_eq!(
+        other
+            .download(&format!("{entry}/documents/{doc}"))
+            .await
+            .status(),
+        404
+    );
     let featured_now: bool = sqlx::query_scalar("SELECT featured FROM practice WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
@@ -198,18 +277,37 @@ async fn the_pupil_data_check_stops_a_shared_version_or_document_with_a_pupil_nu
     let refused = lead
         .post(
             &offer,
-            &[("actions", "We rang A123456789012 every morning."), ("action", "send")],
+            &[
+                ("actions", "We rang A123456789012 every morning."),
+                ("action", "send"),
+            ],
         )
         .await;
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("looks like a Unique Pupil Number"));
-    assert!(refused.body.contains("We rang A123456789012 every morning."), "the text is kept");
-    let doc = linked_text(&app, &w, "3.5", "Call log", "Called A123456789012 at 9:05.\n").await;
+    assert!(
+        refused
+            .body
+            .contains("We rang A123456789012 every morning."),
+        "the text is kept"
+    );
+    let doc = linked_text(
+        &app,
+        &w,
+        "3.5",
+        "Call log",
+        "Called A123456789012 at 9:05.\n",
+    )
+    .await;
     lead.get(&offer).await;
     let refused = lead
         .post(
             &offer,
-            &[("actions", "We ring every family."), ("document", &doc.to_string()), ("action", "send")],
+            &[
+                ("actions", "We ring every family."),
+                ("document", &doc.to_string()),
+                ("action", "send"),
+            ],
         )
         .await;
     assert_eq!(refused.status, 422);
@@ -226,7 +324,11 @@ async fn the_pupil_data_check_stops_a_shared_version_or_document_with_a_pupil_nu
     let sent = lead
         .post(
             &offer,
-            &[("actions", "We ring every family."), ("document", &elsewhere.to_string()), ("action", "send")],
+            &[
+                ("actions", "We ring every family."),
+                ("document", &elsewhere.to_string()),
+                ("action", "send"),
+            ],
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
@@ -246,21 +348,41 @@ async fn the_assessor_recommends_a_strength_and_the_school_sees_it() {
     let mut a = app.signed_in(&assessor).await;
     let theme = format!("/visits/{}/themes/1", w.assessment);
     let page = a.get(&theme).await;
-    assert!(page.body.contains("Recommend strand 1.1 as a strength worth sharing"));
+    assert!(
+        page.body
+            .contains("Recommend strand 1.1 as a strength worth sharing")
+    );
     let done = a
-        .post(&format!("/visits/{}/strands/1.1/recommend", w.assessment), &[("recommend", "yes")])
+        .post(
+            &format!("/visits/{}/strands/1.1/recommend", w.assessment),
+            &[("recommend", "yes")],
+        )
         .await;
     assert_eq!(done.status, 303);
     let mut lead = app.signed_in(&w.lead).await;
-    let strand = lead.get(&format!("/assessments/{}/strands/1.1", w.assessment)).await;
-    assert!(strand.body.contains("Your assessor recommended this strand as a strength worth sharing"));
+    let strand = lead
+        .get(&format!("/assessments/{}/strands/1.1", w.assessment))
+        .await;
+    assert!(
+        strand
+            .body
+            .contains("Your assessor recommended this strand as a strength worth sharing")
+    );
     // Another school's lead cannot recommend, nor can an assessor not assigned.
     let other = app
-        .add_user(Some(w.tenant), aqm::auth::Role::Assessor, None, "other-assessor@example.org")
+        .add_user(
+            Some(w.tenant),
+            aqm::auth::Role::Assessor,
+            None,
+            "other-assessor@example.org",
+        )
         .await;
     let mut other = app.signed_in(&other).await;
     let refused = other
-        .post(&format!("/visits/{}/strands/1.1/recommend", w.assessment), &[("recommend", "yes")])
+        .post(
+            &format!("/visits/{}/strands/1.1/recommend", w.assessment),
+            &[("recommend", "yes")],
+        )
         .await;
     assert_eq!(refused.status, 404);
 }
