@@ -1592,3 +1592,76 @@ async fn the_officer_runs_the_programme_and_shows_its_impact_in_the_browser() {
     browser.quit().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Good practice in the browser: the lead's offer (and its errors), the head's approval, the
+/// officer's review and decision, the resource base, an entry with its contact form: every page
+/// passes the accessibility checks and fits a phone.
+#[tokio::test]
+async fn good_practice_pages_have_no_accessibility_violations() {
+    let app = spawn_app().await;
+    let w = crate::handbook::world(&app).await;
+    let base = app.address.clone();
+    let browser = Browser::start().await;
+    let mut failures = Vec::new();
+    let offer = format!("/assessments/{}/strands/3.5/practice", w.assessment);
+    browser.sign_in(&base, &w.lead).await;
+    check(&browser, &base, Some(&offer), "offer", &mut failures).await;
+    browser
+        .submit(
+            "form[action$='/practice']",
+            &[("#actions", "Rang A123456789012 daily."), ("#impact", "")],
+        )
+        .await;
+    assert!(browser.text().await.contains("looks like a Unique Pupil Number"));
+    check(&browser, &base, None, "offer with errors", &mut failures).await;
+    browser.goto(&format!("{base}{offer}")).await;
+    browser
+        .submit(
+            "form[action$='/practice']",
+            &[
+                ("#actions", "We ring every family on the first day of absence."),
+                ("#impact", "Persistent absence fell by a third."),
+            ],
+        )
+        .await;
+    check(&browser, &base, None, "offer saved", &mut failures).await;
+    browser.sign_in(&base, &w.head).await;
+    browser.goto(&format!("{base}{offer}")).await;
+    browser
+        .eval(
+            "document.querySelector(\"button[value='approve']\").click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for(
+            "return document.body.innerText.includes('Approved and offered');",
+            "the approval",
+        )
+        .await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM practice")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    browser.sign_in(&base, &w.officer).await;
+    check(&browser, &base, Some("/practice/review"), "review", &mut failures).await;
+    let decision = format!("/practice/{id}/decision");
+    check(&browser, &base, Some(&decision), "decision", &mut failures).await;
+    browser.submit("form[action$='/decision']", &[]).await;
+    check(&browser, &base, None, "decision with errors", &mut failures).await;
+    browser.goto(&format!("{base}{decision}")).await;
+    browser
+        .submit("form[action$='/decision']", &[("#decision", "publish")])
+        .await;
+    assert!(browser.text().await.contains("The school has been emailed."));
+    check(&browser, &base, None, "review after publishing", &mut failures).await;
+    browser.sign_in(&base, &w.other_lead).await;
+    check(&browser, &base, Some("/practice?q=first+day"), "resource base", &mut failures).await;
+    assert!(browser.text().await.contains("1 entry"));
+    let entry = format!("/practice/{id}");
+    check(&browser, &base, Some(&entry), "entry", &mut failures).await;
+    browser.submit("form[action$='/contact']", &[]).await;
+    check(&browser, &base, None, "contact with errors", &mut failures).await;
+    browser.quit().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
