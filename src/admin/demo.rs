@@ -214,6 +214,24 @@ async fn programme(
             .await?;
         }
     }
+    // One published, featured entry of good practice from the first school, so the resource base
+    // and the booklet have something to show.
+    sqlx::query(
+        "INSERT INTO practice (id, tenant_id, school_id, assessment_id, strand_key, theme_number, strand_label,
+                               actions, impact, status, contact_id, created_by, approved_by, approved_at, published_at, featured)
+         SELECT $1, $2, $3, a.id, '3.5', 3, '3.5: Welcoming pupils back',
+                'On the first day back after any absence, every pupil is greeted at the gate by a member of the attendance team and has a short back-to-school chat the same morning. Families are phoned on the first day of absence.',
+                'Pupils tell us they feel missed. Repeat absences within a month fell by a quarter in the first term. (Demonstration text.)',
+                'published', u.id, u.id, h.id, now(), now(), true
+         FROM assessment a, app_user u, app_user h
+         WHERE a.tenant_id = $2 AND a.school_id = $3 AND u.tenant_id = $2 AND u.email = 'lead@aqm-demo.test'
+           AND h.tenant_id = $2 AND h.email = 'head@aqm-demo.test'",
+    )
+    .bind(Uuid::new_v4())
+    .bind(tenant)
+    .bind(first_school)
+    .execute(&mut *tx)
+    .await?;
     // The 2024/25 cohort: three schools, awarded in July 2025.
     let earlier = Uuid::new_v4();
     sqlx::query("INSERT INTO cohort (id, tenant_id, name, created_at) VALUES ($1, $2, '2024/25', '2024-09-02')")

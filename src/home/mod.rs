@@ -61,6 +61,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "Upload your school's documents once and link each to the strands it supports.",
                 ),
                 link(
+                    "/practice",
+                    "Good practice",
+                    "How other schools of your authority meet each strand, and whom to ask. Offer your own from any strand.",
+                ),
+                link(
                     "/frameworks",
                     "Read the criteria",
                     "The Bronze, Silver and Gold statements of every strand, with prompts and possible sources of evidence.",
@@ -74,6 +79,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "/evidence",
                     "Evidence library",
                     "The documents your school has uploaded, and the strands each supports.",
+                ),
+                link(
+                    "/practice",
+                    "Good practice",
+                    "How other schools of your authority meet each strand, and whom to ask. Offer your own from any strand.",
                 ),
                 link(
                     "/people",
@@ -94,6 +104,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "/visits",
                     "Your visits",
                     "Every school assigned to you, with its visit, deadline and award.",
+                ),
+                link(
+                    "/practice",
+                    "Good practice",
+                    "Practice the authority's schools share, by strand.",
                 ),
                 link(
                     "/frameworks",
@@ -119,6 +134,11 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                     "/attendance",
                     "Attendance data",
                     "Import the DfE absence file, enter termly figures and set each school's targets.",
+                ),
+                link(
+                    "/practice",
+                    "Good practice",
+                    "Review the practice schools offer, publish it to the resource base, and feature entries for the celebration booklet.",
                 ),
                 link(
                     "/calendar",

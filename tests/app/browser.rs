@@ -1612,14 +1612,22 @@ async fn good_practice_pages_have_no_accessibility_violations() {
             &[("#actions", "Rang A123456789012 daily."), ("#impact", "")],
         )
         .await;
-    assert!(browser.text().await.contains("looks like a Unique Pupil Number"));
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("looks like a Unique Pupil Number")
+    );
     check(&browser, &base, None, "offer with errors", &mut failures).await;
     browser.goto(&format!("{base}{offer}")).await;
     browser
         .submit(
             "form[action$='/practice']",
             &[
-                ("#actions", "We ring every family on the first day of absence."),
+                (
+                    "#actions",
+                    "We ring every family on the first day of absence.",
+                ),
                 ("#impact", "Persistent absence fell by a third."),
             ],
         )
@@ -1644,7 +1652,14 @@ async fn good_practice_pages_have_no_accessibility_violations() {
         .await
         .unwrap();
     browser.sign_in(&base, &w.officer).await;
-    check(&browser, &base, Some("/practice/review"), "review", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some("/practice/review"),
+        "review",
+        &mut failures,
+    )
+    .await;
     let decision = format!("/practice/{id}/decision");
     check(&browser, &base, Some(&decision), "decision", &mut failures).await;
     browser.submit("form[action$='/decision']", &[]).await;
@@ -1653,10 +1668,29 @@ async fn good_practice_pages_have_no_accessibility_violations() {
     browser
         .submit("form[action$='/decision']", &[("#decision", "publish")])
         .await;
-    assert!(browser.text().await.contains("The school has been emailed."));
-    check(&browser, &base, None, "review after publishing", &mut failures).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("The school has been emailed.")
+    );
+    check(
+        &browser,
+        &base,
+        None,
+        "review after publishing",
+        &mut failures,
+    )
+    .await;
     browser.sign_in(&base, &w.other_lead).await;
-    check(&browser, &base, Some("/practice?q=first+day"), "resource base", &mut failures).await;
+    check(
+        &browser,
+        &base,
+        Some("/practice?q=first+day"),
+        "resource base",
+        &mut failures,
+    )
+    .await;
     assert!(browser.text().await.contains("1 entry"));
     let entry = format!("/practice/{id}");
     check(&browser, &base, Some(&entry), "entry", &mut failures).await;

@@ -244,6 +244,12 @@ async fn the_embedded_database_is_created_reused_and_stopped() {
         "{}",
         dashboard.body
     );
+    let practice = officer.get("/practice?q=first+day").await;
+    assert!(
+        practice.body.contains("Welcoming pupils back"),
+        "{}",
+        practice.body
+    );
     let pid = postmaster_pid(&data);
     let recorded = first_loaded_at(&data).await;
     let version_file = std::fs::metadata(data.join("postgres/PG_VERSION"))
