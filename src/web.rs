@@ -144,6 +144,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// The bytes of the form field `name` of a multipart form (the last, if it repeats), reading past
+/// the others; a body cut off or over its limit answers "too large".
+pub async fn file_field(
+    multipart: &mut axum::extract::Multipart,
+    name: &str,
+) -> Result<Option<axum::body::Bytes>, AppError> {
+    let mut bytes = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::TooLarge)?
+    {
+        if field.name() == Some(name) {
+            bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
+        }
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,16 +140,7 @@ pub async fn post_import(
     a: Actor<Administrators>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let mut bytes = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::TooLarge)?
-    {
-        if field.name() == Some("file") {
-            bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
-        }
-    }
+    let bytes = crate::web::file_field(&mut multipart, "file").await?;
     let mut page = import_page(a.layout("/schools"));
     let bytes = match bytes {
         Some(b) if !b.is_empty() => b,

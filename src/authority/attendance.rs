@@ -193,16 +193,7 @@ pub async fn post_import(
     a: Actor<Officers>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let mut bytes = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::TooLarge)?
-    {
-        if field.name() == Some("file") {
-            bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
-        }
-    }
+    let bytes = crate::web::file_field(&mut multipart, "file").await?;
     let event = a.event("attendance.imported");
     let mut s = a.begin().await?;
     let mut errors = Errors::default();

@@ -39,6 +39,12 @@ pub struct EvidenceRow {
     pub uploaded_at: String,
 }
 
+/// The columns of an `EvidenceRow` to send as a file from a page other than the library's (its
+/// uploader and upload time are not shown there), for a query `FROM evidence e ...`.
+pub const FILE_COLUMNS: &str =
+    "SELECT e.id, e.title, e.evidence_date, e.description, e.file_name, e.content_type,
+        e.size_bytes, e.sha256, NULL::text AS uploaded_by, '' AS uploaded_at";
+
 impl EvidenceRow {
     pub fn date(&self) -> String {
         show_date(self.evidence_date)

@@ -8,7 +8,7 @@ use crate::admin::school_types::Phase;
 use crate::auth::{Members, Scoped};
 use crate::domain::{DocumentId, PracticeId};
 use crate::error::AppError;
-use crate::evidence::EvidenceRow;
+use crate::evidence::{EvidenceRow, FILE_COLUMNS};
 use crate::forms::Errors;
 use crate::layout::Layout;
 use crate::review::notice::{self, Notice, Recipient};
@@ -175,12 +175,11 @@ pub async fn get_document(
     Path((id, doc)): Path<(PracticeId, DocumentId)>,
 ) -> Result<Response, AppError> {
     id.load(&mut s).await?;
-    let e: EvidenceRow = sqlx::query_as(
-        "SELECT e.id, e.title, e.evidence_date, e.description, e.file_name, e.content_type, e.size_bytes, e.sha256,
-                NULL::text AS uploaded_by, '' AS uploaded_at
+    let e: EvidenceRow = sqlx::query_as(&format!(
+        "{FILE_COLUMNS}
          FROM practice_document d JOIN evidence e ON e.tenant_id = d.tenant_id AND e.id = d.evidence_id
-         WHERE d.tenant_id = $1 AND d.practice_id = $2 AND d.evidence_id = $3 AND e.deleted_at IS NULL",
-    )
+         WHERE d.tenant_id = $1 AND d.practice_id = $2 AND d.evidence_id = $3 AND e.deleted_at IS NULL"
+    ))
     .bind(s.tenant)
     .bind(id)
     .bind(doc)

@@ -431,14 +431,13 @@ pub async fn get_document(
     Path((id, doc)): Path<(AssessmentId, DocumentId)>,
 ) -> Result<Response, AppError> {
     id.load_for_assessor(&mut s).await?;
-    let e: EvidenceRow = sqlx::query_as(
-        "SELECT e.id, e.title, e.evidence_date, e.description, e.file_name, e.content_type, e.size_bytes, e.sha256,
-                NULL::text AS uploaded_by, '' AS uploaded_at
-         FROM evidence e
+    let e: EvidenceRow = sqlx::query_as(&format!(
+        "{} FROM evidence e
          WHERE e.tenant_id = $1 AND e.id = $2 AND e.deleted_at IS NULL
            AND EXISTS (SELECT 1 FROM evidence_link l WHERE l.tenant_id = e.tenant_id
                        AND l.evidence_id = e.id AND l.assessment_id = $3)",
-    )
+        crate::evidence::FILE_COLUMNS
+    ))
     .bind(s.tenant)
     .bind(doc)
     .bind(id)

@@ -155,16 +155,7 @@ async fn an_officer_sets_the_events_takes_registers_and_sees_who_missed_them() {
         w.school
     )));
     // Nobody else's: another tenant's officer gets 404 for the event.
-    let other = app.add_tenant("sefton").await;
-    let stranger = app
-        .add_user(
-            Some(other),
-            aqm::auth::Role::LaOfficer,
-            None,
-            "officer@sefton.example.org",
-        )
-        .await;
-    let mut stranger = app.signed_in(&stranger).await;
+    let mut stranger = app.stranger_officer().await;
     assert_eq!(stranger.get(&format!("/events/{launch}")).await.status, 404);
     assert_eq!(
         stranger
@@ -446,16 +437,7 @@ async fn the_dfe_file_is_imported_all_or_nothing_with_markers_as_no_value() {
     assert!(pa.contains("\"2023/24\",17.0,17.0,,15.0,,\r\n"), "{pa}");
     assert!(pa.contains("\"2022/23\",24.0,24.0,,,2.0,\r\n"), "{pa}");
     // Another authority's officer: 404 on the school's page and its forms.
-    let other = app.add_tenant("sefton").await;
-    let stranger = app
-        .add_user(
-            Some(other),
-            aqm::auth::Role::LaOfficer,
-            None,
-            "officer@sefton.example.org",
-        )
-        .await;
-    let mut stranger = app.signed_in(&stranger).await;
+    let mut stranger = app.stranger_officer().await;
     assert_eq!(stranger.get(&school).await.status, 404);
     assert_eq!(
         stranger.post(&school, &[("year", "2024/25")]).await.status,

@@ -306,6 +306,20 @@ impl TestApp {
         }
     }
 
+    /// A visitor signed in as an officer of another authority ("sefton"), made for the purpose.
+    pub async fn stranger_officer(&self) -> Visitor {
+        let other = self.add_tenant("sefton").await;
+        let stranger = self
+            .add_user(
+                Some(other),
+                aqm::auth::Role::LaOfficer,
+                None,
+                "officer@sefton.example.org",
+            )
+            .await;
+        self.signed_in(&stranger).await
+    }
+
     /// A visitor signed in as `user`.
     pub async fn signed_in(&self, user: &TestUser) -> Visitor {
         let mut v = self.visitor();

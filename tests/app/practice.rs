@@ -217,16 +217,7 @@ async fn practice_is_offered_approved_published_found_asked_about_and_withdrawn(
         "{to_lead:?}"
     );
     // Another authority sees nothing.
-    let sefton = app.add_tenant("sefton").await;
-    let stranger = app
-        .add_user(
-            Some(sefton),
-            aqm::auth::Role::LaOfficer,
-            None,
-            "officer@sefton.example.org",
-        )
-        .await;
-    let mut stranger = app.signed_in(&stranger).await;
+    let mut stranger = app.stranger_officer().await;
     assert_eq!(stranger.get(&entry).await.status, 404);
     assert!(!stranger.get("/practice").await.body.contains("Riverside"));
     // Featured, in the booklet.
