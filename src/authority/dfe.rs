@@ -290,4 +290,39 @@ mod tests {
         assert_eq!(rate("-1"), Err(NotARate));
         assert_eq!(rate("NaN"), Err(NotARate));
     }
+
+    mod generated {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever arrives, the parser answers: figures or line errors, never a panic.
+            #[test]
+            fn any_bytes_are_answered(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+                let _ = parse(&bytes);
+            }
+
+            /// A well-formed row comes back as its figure; a marker is no value, never zero.
+            #[test]
+            fn well_formed_rows_read_back(
+                start in 2000i32..2098,
+                urn in 1i32..999_999,
+                overall in proptest::option::of(0.0f64..100.0),
+                marker in prop_oneof![Just("x"), Just("z"), Just("c"), Just("u"), Just(":")],
+            ) {
+                let period = start * 100 + (start + 1) % 100;
+                let cell = overall.map_or_else(|| marker.to_string(), |v| format!("{v}"));
+                let file = format!(
+                    "time_period,time_identifier,school_urn,sess_overall_percent,enrolments_pa_10_exact_percent\n{period},Academic year,{urn},{cell},{marker}\n"
+                );
+                let p = parse(file.as_bytes()).unwrap();
+                prop_assert!(p.errors.is_empty(), "{:?}", p.errors);
+                prop_assert_eq!(p.figures.len(), 1);
+                let f = &p.figures[0];
+                prop_assert_eq!((f.urn, f.time_period), (urn, period));
+                prop_assert_eq!(f.overall, overall);
+                prop_assert_eq!(f.pa, None);
+            }
+        }
+    }
 }

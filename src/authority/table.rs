@@ -259,4 +259,25 @@ mod tests {
         assert_eq!(&bytes[..4], b"PK\x03\x04");
         assert!(bytes.windows(18).any(|w| w == b"xl/worksheets/shee"));
     }
+
+    mod generated {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text survives the CSV exactly (a spreadsheet formula only gains its leading
+            /// quote), and nothing written starts as a formula.
+            #[test]
+            fn text_cells_read_back_neutralised(text in any::<String>()) {
+                let mut t = Table::new("t", "t", &["a"]);
+                t.push(vec![Cell::text(text.clone())]);
+                let csv = t.csv();
+                let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+                let row = reader.records().next().unwrap().unwrap();
+                let back = row.get(0).unwrap().to_string();
+                prop_assert!(!back.starts_with(['=', '+', '-', '@']));
+                prop_assert_eq!(back, neutralised(&text));
+            }
+        }
+    }
 }
