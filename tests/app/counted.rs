@@ -111,7 +111,7 @@ async fn interleaved_tenants_on_shared_connections_never_see_each_other() {
                 .fetch_all(&mut *tx)
                 .await
                 .unwrap();
-            if seen.iter().any(|t| *t == other) || seen.len() != 5 {
+            if seen.contains(&other) || seen.len() != 5 {
                 leaks.fetch_add(1, Ordering::Relaxed);
             }
             if i % 3 == 0 {
