@@ -349,6 +349,11 @@ impl Visitor {
     }
 
     /// The CSRF token of the last page, as a form of ours would send it.
+    /// The server's address, "http://127.0.0.1:<port>".
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     pub fn csrf(&self) -> String {
         self.csrf.clone().unwrap_or_default()
     }

@@ -19,6 +19,7 @@ mod mail;
 mod new_user;
 mod practice;
 mod public_pages;
+mod queries;
 mod review;
 mod schools;
 mod security;
