@@ -196,6 +196,28 @@ pub async fn spawn_app_serving(
     }
 }
 
+/// A second process of the same service: its own listener, workers and data folder, on the
+/// database of `first`, as a second server behind a load balancer would be.
+pub async fn spawn_second(first: &TestApp) -> TestApp {
+    let config = test_config(&criteria_dir());
+    let catalogue = startup::load_criteria(&config).expect("criteria");
+    let built = startup::build(config, catalogue, first.pool.clone())
+        .await
+        .expect("the second process starts");
+    let state = built.state.clone();
+    let address = format!("http://{}", built.address);
+    tokio::spawn(built.run(std::future::pending()));
+    TestApp {
+        address,
+        pool: first.pool.clone(),
+        db: state.db.clone(),
+        client: first.client.clone(),
+        catalogue: state.catalogue.clone(),
+        data_dir: state.config.data_dir.clone(),
+        store: state.store.clone(),
+    }
+}
+
 /// Text as askama's HTML escaping writes it.
 pub fn html_escape(text: &str) -> String {
     text.replace('&', "&#38;")

@@ -18,6 +18,7 @@ mod isolation;
 mod mail;
 mod new_user;
 mod practice;
+mod processes;
 mod public_pages;
 mod queries;
 mod review;
