@@ -101,3 +101,14 @@ CREATE POLICY practice_recommendation_own ON practice_recommendation FOR ALL TO 
     USING (tenant_id = aqm_current_tenant()) WITH CHECK (tenant_id = aqm_current_tenant());
 CREATE POLICY practice_contact_own ON practice_contact FOR ALL TO aqm_app
     USING (tenant_id = aqm_current_tenant()) WITH CHECK (tenant_id = aqm_current_tenant());
+
+-- Across authorities (optional, off by default): an authority that opts in may publish chosen
+-- entries platform-wide, and its people then see other opted-in authorities' chosen entries,
+-- with the authority's name. Read across tenants through aqm_system, which sees only those rows
+-- and only the columns the page shows.
+ALTER TABLE tenant ADD COLUMN share_practice_widely boolean NOT NULL DEFAULT false;
+ALTER TABLE practice ADD COLUMN platform_wide boolean NOT NULL DEFAULT false;
+GRANT SELECT (id, tenant_id, school_id, strand_key, theme_number, strand_label, actions, impact, status,
+              platform_wide, updated_at, search) ON practice TO aqm_system;
+CREATE POLICY practice_platform_wide ON practice FOR SELECT TO aqm_system
+    USING (platform_wide AND status = 'published');

@@ -256,6 +256,10 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/practice/{id}/decision", practice::review::get_decision),
         post_("/practice/{id}/decision", practice::review::post_decision),
         post_("/practice/{id}/feature", practice::review::post_feature),
+        post_("/practice/{id}/platform", practice::wide::post_wide),
+        get_("/practice/shared/{id}", practice::wide::get_wide_entry),
+        get_("/settings/sharing", practice::wide::get_setting),
+        post_("/settings/sharing", practice::wide::post_setting),
         post_(
             "/visits/{id}/strands/{key}/recommend",
             visit::judge::post_recommend,

@@ -225,6 +225,14 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
         "assessment.withdrawn" => format!("{who} withdrew {} from its cohort", school()),
         "attendance.imported" => format!("{who} imported the DfE absence figures"),
         "attendance.entered" => format!("{who} entered absence figures for {}", school()),
+        "practice_sharing.changed" => {
+            format!(
+                "{who} changed whether the authority shares good practice with other authorities"
+            )
+        }
+        "practice.shared_widely" => {
+            format!("{who} changed which good practice other authorities see")
+        }
         "practice.saved" => format!("{who} saved good practice to share"),
         "practice.withdrawn" => format!("{who} withdrew shared good practice"),
         "practice.decided" => format!("{who} decided on good practice offered by {}", school()),

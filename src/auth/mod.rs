@@ -130,6 +130,7 @@ impl Role {
                 ("/people", "People"),
                 ("/settings/best-fit", "Best-fit rule"),
                 ("/settings/award", "Award validity"),
+                ("/settings/sharing", "Sharing practice"),
                 ("/audit", "Audit log"),
             ],
             Role::PlatformOperator => &[
@@ -291,6 +292,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "practice-decided" => "Done. The school has been emailed.",
         "practice-featured" => "Saved. Featured entries are in the celebration booklet.",
         "practice-contacted" => "Your message has been sent to the school's contact.",
+        "sharing-saved" => "Saved.",
         "practice-recommended" => "Saved. The school sees your recommendation on the strand.",
         _ => return None,
     })

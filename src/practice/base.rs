@@ -50,6 +50,8 @@ pub struct BasePage {
     levels: Vec<(String, String)>,
     filtered: bool,
     is_officer: bool,
+    /// Other authorities' shared entries, when this authority shares too.
+    wide: Option<Vec<super::wide::WideEntry>>,
 }
 
 pub async fn get_base(
@@ -109,7 +111,13 @@ pub async fn get_base(
         ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    let wide = if super::wide::opted_in(&mut s.tx, s.tenant).await? {
+        Some(super::wide::entries(s.state.db.system(), s.tenant, &q, theme, strand, phase).await?)
+    } else {
+        None
+    };
     Ok(BasePage {
+        wide,
         is_officer: matches!(
             s.user.role,
             crate::auth::Role::LaOfficer | crate::auth::Role::TenantAdmin

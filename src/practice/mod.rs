@@ -10,6 +10,7 @@
 pub mod base;
 pub mod offer;
 pub mod review;
+pub mod wide;
 
 use crate::auth::{Role, Roles, Scoped};
 use crate::domain::PracticeId;
@@ -123,6 +124,7 @@ pub struct Entry {
     pub contact_shows_email: bool,
     pub officer_message: String,
     pub featured: bool,
+    pub platform_wide: bool,
     pub award: Option<String>,
     pub updated_at: NaiveDateTime,
 }
@@ -159,7 +161,7 @@ impl Entry {
 /// The columns of an entry, with its school, contact and the school's latest award.
 pub const ENTRY_SELECT: &str = "SELECT p.id, p.school_id, s.name AS school, s.phase, p.assessment_id, p.strand_key,
         p.theme_number, p.strand_label, p.actions, p.impact, p.status, p.contact_id, u.name AS contact,
-        u.email AS contact_email, p.contact_shows_email, p.officer_message, p.featured,
+        u.email AS contact_email, p.contact_shows_email, p.officer_message, p.featured, p.platform_wide,
         (SELECT aw.outcome FROM award aw JOIN assessment x ON x.tenant_id = aw.tenant_id AND x.id = aw.assessment_id
           WHERE aw.tenant_id = p.tenant_id AND x.school_id = p.school_id ORDER BY aw.awarded_on DESC LIMIT 1) AS award,
         (p.updated_at AT TIME ZONE 'Europe/London') AS updated_at

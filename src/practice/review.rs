@@ -24,6 +24,8 @@ pub struct ReviewPage {
     offered: Vec<Entry>,
     published: Vec<Entry>,
     others: Vec<Entry>,
+    /// The authority shares chosen practice with other authorities.
+    wide: bool,
 }
 
 pub async fn get_review(mut s: Scoped<Officers>) -> Result<ReviewPage, AppError> {
@@ -40,7 +42,9 @@ pub async fn get_review(mut s: Scoped<Officers>) -> Result<ReviewPage, AppError>
     let (published, others) = rest
         .into_iter()
         .partition(|e| e.status() == Status::Published);
+    let wide = super::wide::opted_in(&mut s.tx, s.tenant).await?;
     Ok(ReviewPage {
+        wide,
         layout: s.layout("/practice/review"),
         offered,
         published,
@@ -313,6 +317,7 @@ mod tests {
             contact_shows_email: false,
             officer_message: String::new(),
             featured: true,
+            platform_wide: false,
             award: Some("gold".into()),
             updated_at: chrono::NaiveDateTime::default(),
         };

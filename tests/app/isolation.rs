@@ -984,6 +984,34 @@ fn cases(w: &World) -> Vec<Case> {
             vec!["lead_a1", "head_a1", "assessor_a", "lead_b1"],
         ));
     }
+    cases.push(Case::new(
+        "POST",
+        "/practice/{id}/platform",
+        format!("/practice/{pp}/platform"),
+        Some("officer_a"),
+        vec!["admin_b"],
+        vec!["lead_a1", "head_a1", "assessor_a", "lead_b1"],
+    ));
+    // Another authority's entry shared platform-wide: nobody here has opted in, so no one sees it,
+    // and the shared route never shows an authority its own.
+    cases.push(Case::new(
+        "GET",
+        "/practice/shared/{id}",
+        format!("/practice/shared/{pp}"),
+        None,
+        vec!["admin_b", "lead_b1", "officer_a", "lead_a2"],
+        vec!["operator"],
+    ));
+    for method in ["GET", "POST"] {
+        cases.push(Case::new(
+            method,
+            "/settings/sharing",
+            "/settings/sharing".into(),
+            Some("admin_a"),
+            vec![],
+            vec!["officer_a", "lead_a1", "head_a1", "assessor_a", "operator"],
+        ));
+    }
     for path in ["/practice/review", "/practice/booklet.pdf"] {
         cases.push(Case::new(
             "GET",

@@ -377,3 +377,102 @@ async fn the_assessor_recommends_a_strength_and_the_school_sees_it() {
         .await;
     assert_eq!(refused.status, 404);
 }
+
+#[tokio::test]
+async fn another_authority_sees_chosen_practice_only_when_both_opt_in() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO practice (id, tenant_id, school_id, assessment_id, strand_key, theme_number, strand_label,
+                               actions, status, contact_id, created_by)
+         VALUES ($1, $2, $3, $4, '3.5', 3, '3.5: Welcoming pupils back', 'A first-day welcome at the gate.',
+                 'published', $5, $5)",
+    )
+    .bind(id)
+    .bind(w.tenant)
+    .bind(w.school)
+    .bind(w.assessment)
+    .bind(w.lead.id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let admin = app
+        .add_user(
+            Some(w.tenant),
+            aqm::auth::Role::TenantAdmin,
+            None,
+            "admin@example.org",
+        )
+        .await;
+    let mut admin = app.signed_in(&admin).await;
+    let mut officer = app.signed_in(&w.officer).await;
+    let mut stranger = app.stranger_officer().await;
+    let sefton: Uuid = sqlx::query_scalar("SELECT id FROM tenant WHERE slug = 'sefton'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let shared = format!("/practice/shared/{id}");
+    let sees = |page: &Page| page.body.contains("A first-day welcome at the gate.");
+    // Off by default: the officer cannot share it; nobody elsewhere sees it.
+    officer.get("/practice/review").await;
+    let refused = officer
+        .post(&format!("/practice/{id}/platform"), &[("wide", "yes")])
+        .await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(stranger.get(&shared).await.status, 404);
+    // Liverpool opts in and shares it; Sefton has not opted in: still nothing.
+    admin.get("/settings/sharing").await;
+    assert_eq!(
+        admin
+            .post("/settings/sharing", &[("share", "yes")])
+            .await
+            .status,
+        303
+    );
+    officer.get("/practice/review").await;
+    let done = officer
+        .post(&format!("/practice/{id}/platform"), &[("wide", "yes")])
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(!sees(&stranger.get("/practice").await));
+    assert_eq!(stranger.get(&shared).await.status, 404);
+    // Sefton opts in too: its officer finds it, with the authority's name, and no contact.
+    let sefton_admin = app
+        .add_user(
+            Some(sefton),
+            aqm::auth::Role::TenantAdmin,
+            None,
+            "admin@sefton.example.org",
+        )
+        .await;
+    let mut sefton_admin = app.signed_in(&sefton_admin).await;
+    sefton_admin.get("/settings/sharing").await;
+    sefton_admin
+        .post("/settings/sharing", &[("share", "yes")])
+        .await;
+    let base = stranger.get("/practice?q=welcome").await;
+    assert!(sees(&base), "{}", base.body);
+    assert!(base.body.contains("From other authorities"));
+    let page = stranger.get(&shared).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("liverpool") || page.body.contains("Liverpool"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(&w.lead.email));
+    // Their own entries never show through the shared route, and a lead of Liverpool sees it in
+    // its own base, not among other authorities'.
+    assert_eq!(officer.get(&shared).await.status, 404);
+    // Liverpool opts out: taken back at once.
+    admin.get("/settings/sharing").await;
+    admin.post("/settings/sharing", &[("share", "no")]).await;
+    assert_eq!(stranger.get(&shared).await.status, 404);
+    let wide: bool = sqlx::query_scalar("SELECT platform_wide FROM practice WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!wide);
+}
