@@ -127,6 +127,8 @@ pub fn test_config(criteria: &Path) -> Config {
         smtp_url: None,
         mail_from: "Attendance Quality Mark <no-reply@aqm.invalid>".into(),
         demo_password: Secret::new("demo-attendance-2026"),
+        evidence_url: None,
+        evidence_options: Vec::new(),
     }
 }
 
@@ -370,12 +372,12 @@ impl Visitor {
         }
     }
 
-    /// The CSRF token of the last page, as a form of ours would send it.
     /// The server's address, "http://127.0.0.1:<port>".
     pub fn address(&self) -> &str {
         &self.address
     }
 
+    /// The CSRF token of the last page, as a form of ours would send it.
     pub fn csrf(&self) -> String {
         self.csrf.clone().unwrap_or_default()
     }
