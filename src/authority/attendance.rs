@@ -855,10 +855,12 @@ pub async fn impact_view(s: &mut Scoped<Officers>) -> Result<ImpactView, AppErro
     // Each school's first cohort (it joined then) and its latest award, if any.
     let joined: Vec<(Uuid, String, chrono::NaiveDate, Option<String>, String, String)> = sqlx::query_as(
         "SELECT DISTINCT ON (a.school_id) a.school_id, c.name, (c.created_at AT TIME ZONE 'Europe/London')::date,
-                (SELECT aw.outcome FROM award aw JOIN assessment x ON x.tenant_id = aw.tenant_id AND x.id = aw.assessment_id
-                 WHERE aw.tenant_id = a.tenant_id AND x.school_id = a.school_id ORDER BY aw.awarded_on DESC LIMIT 1),
-                a.framework_key, a.framework_version
+                latest.outcome, a.framework_key, a.framework_version
          FROM assessment a JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
+         LEFT JOIN (SELECT DISTINCT ON (x.school_id) x.school_id, aw.outcome
+                    FROM award aw JOIN assessment x ON x.tenant_id = aw.tenant_id AND x.id = aw.assessment_id
+                    WHERE aw.tenant_id = $1
+                    ORDER BY x.school_id, aw.awarded_on DESC) latest ON latest.school_id = a.school_id
          WHERE a.tenant_id = $1 AND a.stage <> 'withdrawn'
          ORDER BY a.school_id, c.name, c.created_at",
     )

@@ -251,8 +251,9 @@ pub struct ThemeLevels {
     pub judged: usize,
 }
 
-/// One strand's claim and agreed level: framework key and version, strand, claimed, agreed.
-type StrandLevels = (String, String, String, Option<String>, Option<String>);
+/// Strands with one claimed level (or one agreed level): framework key and version, strand,
+/// claimed or agreed, and how many.
+type StrandLevels = (String, String, String, Option<String>, Option<String>, i64);
 
 /// Everything the dashboard shows; the page and the downloads are both made from it.
 pub struct Data {
@@ -271,10 +272,11 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
     let raw: Vec<Raw> = sqlx::query_as(
         "SELECT a.id, s.name AS school, s.urn, s.phase, c.id AS cohort_id, c.name AS cohort, a.stage, a.visit_at,
                 a.assessor_id, u.name AS assessor, aw.outcome, aw.expires_on, a.framework_key, a.framework_version,
-                (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id
-                   AND length(trim(e.actions)) > 0) AS written
+                coalesce(w.written, 0) AS written
          FROM assessment a
          JOIN school s ON s.tenant_id = a.tenant_id AND s.id = a.school_id
+         LEFT JOIN (SELECT assessment_id, count(*) AS written FROM strand_entry
+                    WHERE tenant_id = $1 AND written GROUP BY assessment_id) w ON w.assessment_id = a.id
          JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
          LEFT JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.assessor_id
          LEFT JOIN award aw ON aw.tenant_id = a.tenant_id AND aw.assessment_id = a.id
@@ -345,14 +347,18 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
     }
     // Each key theme's average claimed and agreed level, as ranks 1.. (no claim and "none of
     // the levels" count as 0), over every handbook of the authority.
+    // Counted in the database: one row per framework, strand and level, not one per strand of
+    // every handbook. Claims and agreed levels are averaged apart, so they are counted apart.
     let levels: Vec<StrandLevels> = sqlx::query_as(
-        "SELECT a.framework_key, a.framework_version, k.strand_key, e.claimed_level, j.agreed_level
-         FROM assessment a
-         JOIN LATERAL (SELECT strand_key FROM strand_entry WHERE tenant_id = a.tenant_id AND assessment_id = a.id AND claimed_level IS NOT NULL
-                       UNION SELECT strand_key FROM strand_judgement WHERE tenant_id = a.tenant_id AND assessment_id = a.id AND agreed_level IS NOT NULL) k ON true
-         LEFT JOIN strand_entry e ON e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND e.strand_key = k.strand_key
-         LEFT JOIN strand_judgement j ON j.tenant_id = a.tenant_id AND j.assessment_id = a.id AND j.strand_key = k.strand_key
-         WHERE a.tenant_id = $1 AND a.stage <> 'withdrawn'",
+        "SELECT a.framework_key, a.framework_version, e.strand_key, e.claimed_level, NULL::text, count(*)
+         FROM strand_entry e JOIN assessment a ON a.tenant_id = e.tenant_id AND a.id = e.assessment_id
+         WHERE e.tenant_id = $1 AND e.claimed_level IS NOT NULL AND a.stage <> 'withdrawn'
+         GROUP BY 1, 2, 3, 4
+         UNION ALL
+         SELECT a.framework_key, a.framework_version, j.strand_key, NULL::text, j.agreed_level, count(*)
+         FROM strand_judgement j JOIN assessment a ON a.tenant_id = j.tenant_id AND a.id = j.assessment_id
+         WHERE j.tenant_id = $1 AND j.agreed_level IS NOT NULL AND a.stage <> 'withdrawn'
+         GROUP BY 1, 2, 3, 5",
     )
     .bind(tenant)
     .fetch_all(&mut *s.tx)
@@ -364,7 +370,7 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
                 .or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
         }
     }
-    for (key, version, strand, claimed, agreed) in levels {
+    for (key, version, strand, claimed, agreed, n) in levels {
         let Some(fw) = catalogue.get(&key, &version) else {
             continue;
         };
@@ -375,13 +381,14 @@ async fn load(s: &mut Scoped<Officers>) -> Result<Data, AppError> {
         let e = per
             .entry(t.number)
             .or_insert_with(|| (t.title.clone(), 0.0, 0, 0.0, 0));
+        let n = n as usize;
         if let Some(c) = claimed {
-            e.1 += rank(&c);
-            e.2 += 1;
+            e.1 += rank(&c) * n as f64;
+            e.2 += n;
         }
         if let Some(a) = agreed {
-            e.3 += rank(&a);
-            e.4 += 1;
+            e.3 += rank(&a) * n as f64;
+            e.4 += n;
         }
     }
     let themes = per

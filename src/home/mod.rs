@@ -214,7 +214,7 @@ async fn progress(
     let (cohort, key, version, written, claimed): (String, String, String, i64, i64) =
         sqlx::query_as(
             "SELECT c.name, a.framework_key, a.framework_version,
-                    (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND btrim(e.actions) <> ''),
+                    (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND e.written),
                     (SELECT count(*) FROM strand_entry e WHERE e.tenant_id = a.tenant_id AND e.assessment_id = a.id AND e.claimed_level IS NOT NULL)
              FROM assessment a JOIN cohort c ON c.tenant_id = a.tenant_id AND c.id = a.cohort_id
              WHERE a.tenant_id = $1 AND a.id = $2",
