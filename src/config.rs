@@ -82,6 +82,18 @@ pub struct Config {
     )]
     pub upload_limit_mb: u64,
 
+    /// Where evidence files are kept. Unset: <data dir>/evidence. s3://bucket/prefix: an
+    /// S3-compatible store (AWS S3, MinIO, Garage, R2...), reached with the usual AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and, for a plain-HTTP endpoint,
+    /// AWS_ALLOW_HTTP=true.
+    #[arg(long, env = "AQM_EVIDENCE_URL", global = true)]
+    pub evidence_url: Option<String>,
+
+    /// Settings of the S3 store given here rather than in AWS_* variables (the same keys in lower
+    /// case); they win over the variables.
+    #[arg(skip)]
+    pub evidence_options: Vec<(String, String)>,
+
     /// Folder of the stylesheets, scripts and images served under /static.
     #[arg(long, env = "AQM_STATIC_DIR", default_value = "static", global = true)]
     pub static_dir: PathBuf,

@@ -58,7 +58,11 @@ pub async fn build(
     // The workers run as the system role, not as the tables' owner.
     let mailer = mail::start(db.system().clone(), &config).await?;
     let reminders = reminders::start(db.system().clone(), config.base_url(), REMINDER_EVERY);
-    let store = Store::local(&config.data_dir);
+    let store = Store::from_settings(
+        &config.data_dir,
+        config.evidence_url.as_deref(),
+        &config.evidence_options,
+    )?;
     let state = AppState {
         db,
         catalogue: Arc::new(catalogue),

@@ -1,9 +1,10 @@
 //! Where evidence files live: an object store addressed by the SHA-256 of the content, so the same
 //! file uploaded twice (or by two schools) is kept once, and a stored object never changes.
 //!
-//! Only a local folder is implemented: `<data dir>/evidence/<first 2 hex>/<sha256>`. S3-compatible
-//! storage is meant to be a second variant of `Store` with the same three operations; callers
-//! use nothing else, so adding it touches this file and the configuration only.
+//! Two kinds: a local folder, `<data dir>/evidence/<first 2 hex>/<sha256>` (the embedded default),
+//! and an S3-compatible object store (`AQM_EVIDENCE_URL=s3://bucket/prefix`), where several
+//! processes behind a load balancer share the files without a network file system. Callers use
+//! the operations below and nothing else.
 
 use axum::body::Body;
 use sha2::{Digest, Sha256};
@@ -57,6 +58,7 @@ pub struct Object {
 #[derive(Clone, Debug)]
 pub enum Store {
     Local(LocalStore),
+    S3(S3Store),
 }
 
 impl Store {
@@ -67,23 +69,44 @@ impl Store {
         })
     }
 
+    /// The store the settings choose: `evidence_url` unset is the local folder; `s3://bucket/prefix`
+    /// an S3-compatible store, configured by the usual `AWS_*` variables (AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP for a plain-HTTP
+    /// endpoint) and by `options` (the same keys in lower case), which take precedence.
+    pub fn from_settings(
+        data_dir: &Path,
+        evidence_url: Option<&str>,
+        options: &[(String, String)],
+    ) -> anyhow::Result<Store> {
+        match evidence_url {
+            None | Some("") => Ok(Store::local(data_dir)),
+            Some(url) if url.starts_with("s3://") => Ok(Store::S3(S3Store::new(url, options)?)),
+            Some(other) => anyhow::bail!(
+                "AQM_EVIDENCE_URL must be s3://bucket/prefix (or unset for the local folder), not {other:?}"
+            ),
+        }
+    }
+
     /// Keeps `bytes` under `hash` (which must be theirs). Returns false when the object was
     /// already there, in which case nothing is written.
     pub async fn put(&self, hash: &ContentHash, bytes: &[u8]) -> io::Result<bool> {
         match self {
             Store::Local(s) => s.put(hash, bytes).await,
+            Store::S3(s) => s.put(hash, bytes).await,
         }
     }
 
     pub async fn get(&self, hash: &ContentHash) -> io::Result<Option<Object>> {
         match self {
             Store::Local(s) => s.get(hash).await,
+            Store::S3(s) => s.get(hash).await,
         }
     }
 
     pub async fn exists(&self, hash: &ContentHash) -> io::Result<bool> {
         match self {
             Store::Local(s) => Ok(tokio::fs::try_exists(s.path(hash)).await?),
+            Store::S3(s) => s.exists(hash).await,
         }
     }
 
@@ -95,6 +118,7 @@ impl Store {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             },
+            Store::S3(s) => s.remove(hash).await,
         }
     }
 
@@ -102,6 +126,7 @@ impl Store {
     pub fn description(&self) -> String {
         match self {
             Store::Local(s) => format!("evidence files in {}", s.root.display()),
+            Store::S3(s) => format!("evidence files in {}", s.url),
         }
     }
 }
@@ -154,6 +179,121 @@ impl LocalStore {
             len,
             body: Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         }))
+    }
+}
+
+/// An S3-compatible bucket, objects named `<prefix>/<first 2 hex>/<sha256>` as in the folder.
+#[derive(Clone)]
+pub struct S3Store {
+    inner: std::sync::Arc<object_store::aws::AmazonS3>,
+    prefix: String,
+    url: String,
+}
+
+impl fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The client holds credentials; the URL is all a log line needs.
+        f.debug_struct("S3Store").field("url", &self.url).finish()
+    }
+}
+
+fn s3_error(e: object_store::Error) -> io::Error {
+    match e {
+        object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
+        other => io::Error::other(other),
+    }
+}
+
+impl S3Store {
+    fn new(url: &str, options: &[(String, String)]) -> anyhow::Result<S3Store> {
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+        // TLS to the endpoint through rustls with ring, already built for mail; the process
+        // default is installed once (a second install is refused, harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = AmazonS3Builder::from_env().with_url(url);
+        for (key, value) in options {
+            let key: AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|e| anyhow::anyhow!("unknown S3 setting {key}: {e}"))?;
+            builder = builder.with_config(key, value);
+        }
+        // An upload waits at most about ten seconds for a store that does not answer, then
+        // says so; the default would keep the person waiting for minutes.
+        let retry = object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
+        };
+        let inner = builder.with_retry(retry).build()?;
+        let prefix = url
+            .trim_start_matches("s3://")
+            .split_once('/')
+            .map_or("", |(_, p)| p)
+            .trim_matches('/')
+            .to_string();
+        Ok(S3Store {
+            inner: std::sync::Arc::new(inner),
+            prefix,
+            url: url.to_string(),
+        })
+    }
+
+    fn path(&self, hash: &ContentHash) -> object_store::path::Path {
+        let name = format!("{}/{}", &hash.as_str()[..2], hash.as_str());
+        if self.prefix.is_empty() {
+            object_store::path::Path::from(name)
+        } else {
+            object_store::path::Path::from(format!("{}/{name}", self.prefix))
+        }
+    }
+
+    async fn exists(&self, hash: &ContentHash) -> io::Result<bool> {
+        use object_store::ObjectStoreExt;
+        match self.inner.head(&self.path(hash)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(s3_error(e)),
+        }
+    }
+
+    /// One PUT of the whole object: S3 makes it visible whole or not at all, so a failed or
+    /// interrupted upload leaves no half object.
+    async fn put(&self, hash: &ContentHash, bytes: &[u8]) -> io::Result<bool> {
+        use object_store::ObjectStoreExt;
+        if self.exists(hash).await? {
+            return Ok(false);
+        }
+        let payload = object_store::PutPayload::from(bytes.to_vec());
+        self.inner
+            .put(&self.path(hash), payload)
+            .await
+            .map_err(s3_error)?;
+        Ok(true)
+    }
+
+    /// Streamed from the store to the response: the file is never held whole in memory.
+    async fn get(&self, hash: &ContentHash) -> io::Result<Option<Object>> {
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStoreExt;
+        let result = match self.inner.get(&self.path(hash)).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(s3_error(e)),
+        };
+        let len = result.meta.size;
+        let stream = result.into_stream().map_err(s3_error);
+        Ok(Some(Object {
+            len,
+            body: Body::from_stream(stream),
+        }))
+    }
+
+    async fn remove(&self, hash: &ContentHash) -> io::Result<()> {
+        use object_store::ObjectStoreExt;
+        match self.inner.delete(&self.path(hash)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(s3_error(e)),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod processes;
 mod public_pages;
 mod queries;
 mod review;
+mod s3;
 mod schools;
 mod security;
 mod serving;
