@@ -203,17 +203,48 @@ pub async fn post_feature(
     if e.status() != Status::Published {
         return Err(AppError::Locked("Only published practice can be featured."));
     }
-    let featured = form.featured == "yes";
-    sqlx::query("UPDATE practice SET featured = $3 WHERE tenant_id = $1 AND id = $2")
+    set_mark(s, id, Mark::Featured, form.featured == "yes").await
+}
+
+/// The officer's yes/no marks on a published entry.
+pub(super) enum Mark {
+    /// For the award and celebration event's booklet.
+    Featured,
+    /// Shown to other authorities that share practice too.
+    PlatformWide,
+}
+
+/// Sets `mark` on entry `id` (already checked to be published), records it and goes back to the
+/// review page.
+pub(super) async fn set_mark(
+    mut s: Scoped<Officers>,
+    id: PracticeId,
+    mark: Mark,
+    on: bool,
+) -> Result<Response, AppError> {
+    // The column names are the code's own, never the request's.
+    let (sql, event, field) = match mark {
+        Mark::Featured => (
+            "UPDATE practice SET featured = $3 WHERE tenant_id = $1 AND id = $2",
+            "practice.featured",
+            "featured",
+        ),
+        Mark::PlatformWide => (
+            "UPDATE practice SET platform_wide = $3 WHERE tenant_id = $1 AND id = $2",
+            "practice.shared_widely",
+            "platform_wide",
+        ),
+    };
+    sqlx::query(sql)
         .bind(s.tenant)
         .bind(id)
-        .bind(featured)
+        .bind(on)
         .execute(&mut *s.tx)
         .await?;
     let changed = s
-        .event("practice.featured")
+        .event(event)
         .subject("practice", id)
-        .after(json!({"featured": featured}));
+        .after(json!({ field: on }));
     s.record(changed).await?;
     let state = s.state.clone();
     s.commit().await?;

@@ -192,22 +192,5 @@ pub async fn post_wide(
             "Your authority does not share practice with other authorities. Its administrators can turn this on.",
         ));
     }
-    sqlx::query("UPDATE practice SET platform_wide = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(s.tenant)
-        .bind(id)
-        .bind(wide)
-        .execute(&mut *s.tx)
-        .await?;
-    let changed = s
-        .event("practice.shared_widely")
-        .subject("practice", id)
-        .after(json!({"platform_wide": wide}));
-    s.record(changed).await?;
-    let state = s.state.clone();
-    s.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/practice/review",
-        "practice-featured",
-    ))
+    super::review::set_mark(s, id, super::review::Mark::PlatformWide, wide).await
 }
