@@ -454,6 +454,21 @@ impl Visitor {
         self.read(resp).await
     }
 
+    /// Posts `body`, already form-encoded (it may hold what a form of ours would never send,
+    /// such as bytes that are not UTF-8).
+    pub async fn post_encoded(&mut self, path: &str, body: String) -> Page {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.read(resp).await
+    }
+
     /// Posts a form as a page's script does, asking for JSON: the status and the reply.
     pub async fn post_json(
         &mut self,

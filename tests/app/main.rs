@@ -8,6 +8,7 @@ mod authority;
 mod best_fit;
 mod browser;
 mod calendar;
+mod corpus;
 mod counted;
 mod embedded;
 mod evidence;
