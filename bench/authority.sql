@@ -39,5 +39,11 @@ INSERT INTO attendance_figure (tenant_id, school_id, time_period, term, overall_
   SELECT t.tenant, s.school, p, 'Academic year', 5 + (s.n % 40) / 10.0 - (p - 202324) / 101.0 * 0.3,
          15 + (s.n % 80) / 10.0, 1 + (s.n % 20) / 10.0, 'manual', t.officer
   FROM bench_s s, bench_t t, unnest(ARRAY[202324, 202425, 202526]) p;
+-- A second Attendance Lead (Benchmark School 2, in progress), with the demo lead's password, so the
+-- autosave load spreads over two handbooks: each of wrk's two threads writes its own.
+INSERT INTO app_user (id, tenant_id, email, name, role, school_id, password_hash)
+  SELECT gen_random_uuid(), t.tenant, 'bench-lead@aqm-demo.test', 'Benchmark Lead', 'attendance_lead', s.school,
+         (SELECT password_hash FROM app_user WHERE email = 'lead@aqm-demo.test')
+  FROM bench_s s, bench_t t WHERE s.n = 2;
 COMMIT;
 ANALYZE;

@@ -45,6 +45,12 @@ pub async fn build(
     catalogue: Catalogue,
     pool: sqlx::PgPool,
 ) -> anyhow::Result<Application> {
+    // The benchmark's switch must never reach a server that others can reach.
+    if config.bench_unthrottled_sign_in && !config.bind.ip().is_loopback() {
+        anyhow::bail!(
+            "AQM_BENCH_UNTHROTTLED_SIGN_IN is for the load benchmark on a loopback address only"
+        );
+    }
     db::migrate(&pool).await?;
     db::frameworks::record(&pool, &catalogue, &config.criteria_dir).await?;
     let listener = TcpListener::bind(config.bind)

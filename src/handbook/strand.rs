@@ -392,7 +392,7 @@ pub async fn post_strand(
         let (status, body) = match outcome {
             SaveOutcome::Saved(now) => (
                 StatusCode::OK,
-                json!({"status": "saved", "version": now.version, "saved_at": now.saved_at}),
+                json!({"status": "saved", "strand": key, "version": now.version, "saved_at": now.saved_at}),
             ),
             SaveOutcome::Invalid { errors, pupil_data } => {
                 let message = if pupil_data.is_empty() {
@@ -411,7 +411,7 @@ pub async fn post_strand(
             }
             SaveOutcome::Conflict(_) => (
                 StatusCode::CONFLICT,
-                json!({"status": "conflict", "message": "Someone else saved this strand. Press Save to see both versions"}),
+                json!({"status": "conflict", "strand": key, "message": "Someone else saved this strand. Press Save to see both versions"}),
             ),
         };
         return Ok((status, axum::Json(body)).into_response());

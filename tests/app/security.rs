@@ -67,6 +67,50 @@ async fn concurrent_guesses_are_checked_no_more_often_than_the_limit() {
     assert!(recorded <= 5, "{recorded} attempts recorded");
 }
 
+/// The load benchmark's switch: sign-ins neither counted nor limited, and only on a loopback
+/// address, so it cannot be left on a server people reach.
+#[tokio::test]
+async fn the_benchmarks_unthrottled_sign_in_is_refused_off_loopback() {
+    let app = crate::helpers::spawn_app_with(|c| c.bench_unthrottled_sign_in = true).await;
+    let (_, user) = officer(&app).await;
+    let mut v = app.visitor();
+    v.get("/sign-in").await;
+    let (cookie, csrf) = (v.cookie_header(), v.csrf());
+    let mut sent = Vec::new();
+    for _ in 0..12 {
+        let request = app
+            .client
+            .post(format!("{}/sign-in", app.address))
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("csrf_token", csrf.clone()),
+                ("email", user.email.clone()),
+                ("password", PASSWORD.to_string()),
+            ]);
+        sent.push(tokio::spawn(async move {
+            request.send().await.unwrap().status().as_u16()
+        }));
+    }
+    for s in sent {
+        assert_eq!(s.await.unwrap(), 303, "every concurrent sign-in succeeds");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM sign_in_attempt").await, 0);
+
+    let database = crate::helpers::fresh_database().await;
+    let pool = aqm::db::pool(crate::helpers::options(&database))
+        .await
+        .unwrap();
+    let mut config = crate::helpers::test_config(&crate::helpers::criteria_dir());
+    config.bind = "0.0.0.0:0".parse().unwrap();
+    config.bench_unthrottled_sign_in = true;
+    let catalogue = aqm::startup::load_criteria(&config).unwrap();
+    let refused = aqm::startup::build(config, catalogue, pool).await;
+    assert!(
+        refused.is_err(),
+        "the switch is refused on a public address"
+    );
+}
+
 #[tokio::test]
 async fn strangers_guesses_do_not_lock_the_person_out_of_a_device_they_used_before() {
     let app = spawn_app().await;
