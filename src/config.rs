@@ -61,6 +61,30 @@ pub struct Config {
     )]
     pub mail_from: String,
 
+    /// Attempts at sending one email before it is given up and listed on the operator's mail
+    /// page.
+    #[arg(long, env = "AQM_MAIL_ATTEMPTS", default_value_t = 8, global = true)]
+    pub mail_attempts: u16,
+
+    /// Seconds to wait after a failed attempt at sending an email; the wait doubles after each
+    /// further failure.
+    #[arg(
+        long,
+        env = "AQM_MAIL_FIRST_RETRY_SECS",
+        default_value_t = 30.0,
+        global = true
+    )]
+    pub mail_first_retry_secs: f64,
+
+    /// The longest wait, in seconds, between two attempts at sending an email.
+    #[arg(
+        long,
+        env = "AQM_MAIL_LONGEST_RETRY_SECS",
+        default_value_t = 3600.0,
+        global = true
+    )]
+    pub mail_longest_retry_secs: f64,
+
     /// Password of the demo accounts made by `aqm demo`.
     #[arg(
         long,
@@ -97,6 +121,18 @@ pub struct Config {
     /// Folder of the stylesheets, scripts and images served under /static.
     #[arg(long, env = "AQM_STATIC_DIR", default_value = "static", global = true)]
     pub static_dir: PathBuf,
+
+    /// For the load benchmark only: sign-in attempts are neither counted nor limited, so many
+    /// concurrent sign-ins to one account can be measured. Refused unless the server listens on
+    /// a loopback address; never set it on a server people use.
+    #[arg(
+        long,
+        env = "AQM_BENCH_UNTHROTTLED_SIGN_IN",
+        default_value_t = false,
+        global = true,
+        hide = true
+    )]
+    pub bench_unthrottled_sign_in: bool,
 }
 
 impl Config {

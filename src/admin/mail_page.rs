@@ -1,12 +1,16 @@
-//! The platform operator's list of mail written to files (when no SMTP server is configured).
+//! The platform operator's mail page: email the service could not deliver (given up, or still
+//! being retried), and mail written to files when no SMTP server is configured.
 
 use crate::auth::Operator;
-use crate::dates;
+use crate::dates::{self, uk_time_sql};
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::mail::{self, WrittenMail};
 use askama::Template;
 use askama_web::WebTemplate;
+
+/// The most undelivered messages listed; the counts above the table cover them all.
+const UNDELIVERED_SHOWN: i64 = 200;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/mail.html")]
@@ -14,8 +18,31 @@ pub struct MailPage {
     layout: Layout,
     smtp: bool,
     folder: String,
+    /// Messages given up (`dead`).
+    given_up: i64,
+    /// Messages that failed at least once and will be tried again.
+    retrying: i64,
+    undelivered: Vec<Undelivered>,
     /// Each file with when it was written, in words.
     mails: Vec<(WrittenMail, String)>,
+}
+
+/// One message not delivered (yet).
+#[derive(sqlx::FromRow)]
+pub struct Undelivered {
+    to_address: String,
+    subject: String,
+    status: String,
+    attempts: i32,
+    last_error: String,
+    queued: String,
+    next_attempt: String,
+}
+
+impl Undelivered {
+    fn given_up(&self) -> bool {
+        self.status == "dead"
+    }
 }
 
 pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
@@ -25,14 +52,40 @@ pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
     let mails = tokio::task::spawn_blocking(move || mail::written_mail(&data_dir))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    // The outbox spans tenants, so it is read as the system role (the operator has no tenant).
+    let mut conn = state.db.system().acquire().await?;
+    let (given_up, retrying): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'dead'), \
+                count(*) FILTER (WHERE status IN ('pending', 'sending') AND attempts > 0) \
+         FROM outbox WHERE status <> 'sent'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    // Given up first (only the operator can do something about those), newest first.
+    let undelivered: Vec<Undelivered> = sqlx::query_as(concat!(
+        "SELECT to_address, subject, status, attempts, coalesce(last_error, '') AS last_error, ",
+        uk_time_sql!("created_at"),
+        " AS queued, ",
+        uk_time_sql!("next_attempt_at"),
+        " AS next_attempt \
+         FROM outbox \
+         WHERE status = 'dead' OR (status IN ('pending', 'sending') AND attempts > 0) \
+         ORDER BY status = 'dead' DESC, created_at DESC \
+         LIMIT $1"
+    ))
+    .bind(UNDELIVERED_SHOWN)
+    .fetch_all(&mut *conn)
+    .await?;
     let moments: Vec<_> = mails.iter().map(|m| m.modified).collect();
-    let mut conn = state.db.app_pool().acquire().await?;
     let written = dates::uk_times(&mut conn, &moments).await?;
     let mails = mails.into_iter().zip(written).collect();
     Ok(MailPage {
         layout: op.layout("/operator/mail"),
         smtp: state.config.smtp_url.is_some(),
         folder: mail::mail_dir(&state.config.data_dir).display().to_string(),
+        given_up,
+        retrying,
+        undelivered,
         mails,
     })
 }

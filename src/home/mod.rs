@@ -194,7 +194,7 @@ fn intro_and_links(role: Role) -> (&'static str, Vec<HomeLink>) {
                 link(
                     "/operator/mail",
                     "Mail",
-                    "Email written to files when no mail server is configured.",
+                    "Email not delivered, and email written to files when no mail server is configured.",
                 ),
             ],
         ),

@@ -115,6 +115,7 @@ pub async fn start(pool: PgPool, config: &Config) -> anyhow::Result<MailWorker> 
                 config.mail_from
             )
         })?;
+    let options = worker_options(config)?;
     let transport = Transport::from_config(config)?;
     let description = transport.description().to_string();
     tracing::info!("mail: {description}");
@@ -123,12 +124,42 @@ pub async fn start(pool: PgPool, config: &Config) -> anyhow::Result<MailWorker> 
         pool,
         Arc::new(transport),
         config.mail_from.clone(),
-        WorkerOptions::default(),
+        options,
         receiver,
     );
     Ok(MailWorker {
         shutdown,
         handle,
         description,
+    })
+}
+
+/// The worker's attempts and waits from the settings; a wait that is not a positive number of
+/// seconds, or no attempt at all, stops the server at start.
+fn worker_options(config: &Config) -> anyhow::Result<WorkerOptions> {
+    let wait = |name: &str, secs: f64| {
+        std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| format!("{name} must be a positive number of seconds, not {secs}"))
+    };
+    let first_retry = wait("AQM_MAIL_FIRST_RETRY_SECS", config.mail_first_retry_secs)?;
+    let longest_retry = wait(
+        "AQM_MAIL_LONGEST_RETRY_SECS",
+        config.mail_longest_retry_secs,
+    )?;
+    anyhow::ensure!(
+        longest_retry >= first_retry,
+        "AQM_MAIL_LONGEST_RETRY_SECS must not be shorter than AQM_MAIL_FIRST_RETRY_SECS"
+    );
+    anyhow::ensure!(
+        config.mail_attempts > 0,
+        "AQM_MAIL_ATTEMPTS must be at least 1"
+    );
+    Ok(WorkerOptions {
+        max_attempts: i32::from(config.mail_attempts),
+        first_retry,
+        longest_retry,
+        ..WorkerOptions::default()
     })
 }

@@ -66,13 +66,28 @@ impl Transport {
         &self.description
     }
 
-    /// Delivers one email. The error is text because it is stored in the outbox row.
-    pub async fn send(&self, email: lettre::Message) -> Result<(), String> {
+    /// Delivers one email. The error's text is stored in the outbox row.
+    pub async fn send(&self, email: lettre::Message) -> Result<(), SendError> {
         match &self.kind {
-            Kind::Smtp(smtp) => smtp.send(email).await.map(drop).map_err(|e| e.to_string()),
-            Kind::Files(files) => files.send(email).await.map(drop).map_err(|e| e.to_string()),
+            Kind::Smtp(smtp) => smtp.send(email).await.map(drop).map_err(|e| SendError {
+                // A 5xx answer ("no such mailbox", "relaying denied") says the same next time.
+                permanent: e.is_permanent(),
+                text: e.to_string(),
+            }),
+            Kind::Files(files) => files.send(email).await.map(drop).map_err(|e| SendError {
+                permanent: false,
+                text: e.to_string(),
+            }),
         }
     }
+}
+
+/// Why a message was not delivered.
+#[derive(Debug)]
+pub struct SendError {
+    /// The server refused it for good: retrying would only repeat the refusal.
+    pub permanent: bool,
+    pub text: String,
 }
 
 /// "sending through SMTP at host:port (...)", with lettre's defaults filled in, for the log.

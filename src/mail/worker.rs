@@ -35,6 +35,10 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// Attempts before a row is given up as `dead`.
     pub max_attempts: i32,
+    /// The wait after the first failed attempt; it doubles after each further failure.
+    pub first_retry: Duration,
+    /// The longest wait between two attempts.
+    pub longest_retry: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -44,17 +48,22 @@ impl Default for WorkerOptions {
             batch: 10,
             lease: Duration::from_secs(5 * 60),
             max_attempts: 8,
+            first_retry: Duration::from_secs(30),
+            longest_retry: Duration::from_secs(60 * 60),
         }
     }
 }
 
-/// The wait after failed attempt number `attempt` (1-based): 30 s, doubling, at most an hour.
-/// With the default 8 attempts a message is retried for about an hour before it is given up.
-pub(crate) fn backoff(attempt: i32) -> Duration {
-    const FIRST: u64 = 30;
-    const MAX: u64 = 60 * 60;
-    let doublings = attempt.saturating_sub(1).clamp(0, 20) as u32;
-    Duration::from_secs(FIRST.saturating_mul(1 << doublings).min(MAX))
+impl WorkerOptions {
+    /// The wait after failed attempt number `attempt` (1-based): `first_retry`, doubling, at most
+    /// `longest_retry`. With the defaults (30 s to an hour, 8 attempts) a message is retried for
+    /// about an hour before it is given up.
+    pub(crate) fn backoff(&self, attempt: i32) -> Duration {
+        let doublings = attempt.saturating_sub(1).clamp(0, 20) as u32;
+        self.first_retry
+            .saturating_mul(1 << doublings)
+            .min(self.longest_retry)
+    }
 }
 
 /// The longest one message may take to send. Bounded by the lease so that a message is never
@@ -257,7 +266,8 @@ impl Worker {
         };
         match tokio::time::timeout(timeout, self.transport.send(email)).await {
             Ok(Ok(())) => Outcome::Sent,
-            Ok(Err(e)) => Outcome::Failed(e),
+            Ok(Err(e)) if e.permanent => Outcome::Dead(e.text),
+            Ok(Err(e)) => Outcome::Failed(e.text),
             Err(_) => Outcome::Failed(format!(
                 "no answer from the mail server within {} s",
                 timeout.as_secs()
@@ -268,7 +278,7 @@ impl Worker {
     /// Logs the outcome once and writes it, retrying through a short database outage: an
     /// unrecorded success would be sent again once the lease ran out.
     async fn record(&self, row: &Claimed, outcome: Outcome) {
-        let next = next_state(outcome, row.attempts, self.options.max_attempts);
+        let next = next_state(outcome, row.attempts, &self.options);
         match &next {
             Next::Sent => tracing::debug!(id = %row.id, attempt = row.attempts, "mail: sent"),
             Next::Retry { wait, error } => tracing::warn!(
@@ -372,11 +382,11 @@ enum Next {
 
 /// Attempt number `attempt` (1-based) ended with `outcome`: retry after the back-off, unless that
 /// was the last attempt allowed or no retry can help.
-fn next_state(outcome: Outcome, attempt: i32, max_attempts: i32) -> Next {
+fn next_state(outcome: Outcome, attempt: i32, options: &WorkerOptions) -> Next {
     match outcome {
         Outcome::Sent => Next::Sent,
-        Outcome::Failed(error) if attempt < max_attempts => Next::Retry {
-            wait: backoff(attempt),
+        Outcome::Failed(error) if attempt < options.max_attempts => Next::Retry {
+            wait: options.backoff(attempt),
             error,
         },
         Outcome::Failed(error) | Outcome::Dead(error) => Next::Dead { error },
@@ -396,17 +406,29 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_30_seconds_up_to_an_hour() {
-        let secs: Vec<u64> = (1..=10).map(|a| backoff(a).as_secs()).collect();
+        let options = WorkerOptions::default();
+        let secs: Vec<u64> = (1..=10).map(|a| options.backoff(a).as_secs()).collect();
         assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
-        assert_eq!(backoff(0).as_secs(), 30);
-        assert_eq!(backoff(i32::MAX).as_secs(), 3600);
+        assert_eq!(options.backoff(0).as_secs(), 30);
+        assert_eq!(options.backoff(i32::MAX).as_secs(), 3600);
+    }
+
+    #[test]
+    fn backoff_follows_the_configured_waits() {
+        let options = WorkerOptions {
+            first_retry: Duration::from_millis(200),
+            longest_retry: Duration::from_secs(1),
+            ..WorkerOptions::default()
+        };
+        let ms: Vec<u128> = (1..=5).map(|a| options.backoff(a).as_millis()).collect();
+        assert_eq!(ms, [200, 400, 800, 1000, 1000]);
     }
 
     #[test]
     fn default_attempts_span_about_an_hour() {
         let options = WorkerOptions::default();
         let total: u64 = (1..options.max_attempts)
-            .map(|a| backoff(a).as_secs())
+            .map(|a| options.backoff(a).as_secs())
             .sum();
         assert_eq!(total, 3810);
     }
@@ -414,21 +436,28 @@ mod tests {
     #[test]
     fn failures_are_retried_until_the_last_attempt() {
         let failed = || Outcome::Failed("421 try later".into());
+        let options = WorkerOptions::default();
         assert_eq!(
-            next_state(failed(), 1, 8),
+            next_state(failed(), 1, &options),
             Next::Retry {
                 wait: Duration::from_secs(30),
                 error: "421 try later".into()
             }
         );
-        assert!(matches!(next_state(failed(), 7, 8), Next::Retry { .. }));
-        assert!(matches!(next_state(failed(), 8, 8), Next::Dead { .. }));
-        // A message that cannot be built is given up at once.
         assert!(matches!(
-            next_state(Outcome::Dead("bad address".into()), 1, 8),
+            next_state(failed(), 7, &options),
+            Next::Retry { .. }
+        ));
+        assert!(matches!(
+            next_state(failed(), 8, &options),
             Next::Dead { .. }
         ));
-        assert_eq!(next_state(Outcome::Sent, 8, 8), Next::Sent);
+        // A message that cannot be built is given up at once.
+        assert!(matches!(
+            next_state(Outcome::Dead("bad address".into()), 1, &options),
+            Next::Dead { .. }
+        ));
+        assert_eq!(next_state(Outcome::Sent, 8, &options), Next::Sent);
     }
 
     #[test]

@@ -45,6 +45,8 @@ struct FormSpec {
     password: bool,
     /// Name and value as the page filled them in, in order.
     fields: Vec<(String, String)>,
+    /// The fields a person types text into (text-like inputs and textareas).
+    typed: BTreeSet<String>,
 }
 
 fn decode(s: &str) -> String {
@@ -101,6 +103,7 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
         let mut radios: BTreeSet<String> = BTreeSet::new();
         let mut multipart = attr(tag, "enctype").is_some_and(|e| e.contains("multipart"));
         let mut password = false;
+        let mut typed = BTreeSet::new();
         for (input, _) in tags(body, "input") {
             let Some(name) = attr(input, "name") else {
                 continue;
@@ -126,12 +129,18 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
                         radios.insert(name);
                     }
                 }
-                _ => fields.push((name, value)),
+                _ => {
+                    if ["text", "email", "search", "url", "tel"].contains(&kind.as_str()) {
+                        typed.insert(name.clone());
+                    }
+                    fields.push((name, value))
+                }
             }
         }
         for (ta, after) in tags(body, "textarea") {
             if let Some(name) = attr(ta, "name") {
                 let text = &after[..after.find("</textarea>").unwrap_or(0)];
+                typed.insert(name.clone());
                 fields.push((name, decode(text)));
             }
         }
@@ -167,6 +176,7 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
             multipart,
             password,
             fields,
+            typed,
         });
     }
     out
@@ -281,6 +291,10 @@ struct Report {
     sent: usize,
     by_status: BTreeMap<u16, usize>,
     skipped: Vec<String>,
+    /// Texts typed into a field of a form that was refused (422), and how many came back.
+    refused_typed: usize,
+    kept: usize,
+    not_kept: Vec<String>,
 }
 
 /// Each form once (by action with its ids left out, method and field names), each field with
@@ -358,6 +372,22 @@ async fn attack(
                     "{key}: field {} given {what}: the script came back unescaped",
                     f.fields[target].0
                 );
+                // A refusal gives back what the person typed, so nothing typed is lost.
+                if let Bad::Text(text) = &bad
+                    && what == "script"
+                    && !f.get
+                    && answer.status == 422
+                    && f.typed.contains(&f.fields[target].0)
+                {
+                    report.refused_typed += 1;
+                    if answer.body.contains(&html_escape(text)) {
+                        report.kept += 1;
+                    } else {
+                        report
+                            .not_kept
+                            .push(format!("{key}: {}", f.fields[target].0));
+                    }
+                }
             }
         }
     }
@@ -404,8 +434,16 @@ async fn every_form_field_takes_bad_input_without_a_server_error_or_unescaped_sc
         .map(|(_, n)| n)
         .sum();
     println!(
-        "security: bad input: {} submissions to {} fields of {} forms ({} pages read), {errors} server errors; answers {:?}; not sent: {:?}",
-        report.sent, report.fields, report.forms, report.pages, report.by_status, report.skipped
+        "security: bad input: {} submissions to {} fields of {} forms ({} pages read), {errors} server errors; {} of {} refused texts given back on the page; answers {:?}; not sent: {:?}; not given back: {:?}",
+        report.sent,
+        report.fields,
+        report.forms,
+        report.pages,
+        report.kept,
+        report.refused_typed,
+        report.by_status,
+        report.skipped,
+        report.not_kept
     );
     assert!(report.forms >= 20, "too few forms found: {}", report.forms);
     // The corpus reached the handlers, not only the CSRF check.

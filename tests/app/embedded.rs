@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn aqm() -> Command {
+pub fn aqm() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aqm"));
     cmd.current_dir(manifest_dir())
         .env_remove("DATABASE_URL")
@@ -18,7 +18,7 @@ fn aqm() -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -96,9 +96,9 @@ async fn a_changed_recorded_version_stops_the_server_with_one_line() {
     );
 }
 
-struct Server {
-    child: Child,
-    address: String,
+pub struct Server {
+    pub child: Child,
+    pub address: String,
 }
 
 /// A test that fails part-way leaves no server (and so no cluster) running.
@@ -110,7 +110,7 @@ impl Drop for Server {
 }
 
 /// Starts `aqm` and waits until it says it is serving.
-fn spawn_server(cmd: &mut Command, port: u16) -> Server {
+pub fn spawn_server(cmd: &mut Command, port: u16) -> Server {
     let mut child = cmd
         .env("AQM_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
@@ -157,7 +157,7 @@ fn answers_health(port: u16) -> bool {
     answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
 }
 
-fn stop(child: &mut Child) -> i32 {
+pub fn stop(child: &mut Child) -> i32 {
     // SAFETY: signalling our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);

@@ -126,9 +126,13 @@ pub fn test_config(criteria: &Path) -> Config {
         upload_limit_mb: 25,
         smtp_url: None,
         mail_from: "Attendance Quality Mark <no-reply@aqm.invalid>".into(),
+        mail_attempts: 8,
+        mail_first_retry_secs: 30.0,
+        mail_longest_retry_secs: 3600.0,
         demo_password: Secret::new("demo-attendance-2026"),
         evidence_url: None,
         evidence_options: Vec::new(),
+        bench_unthrottled_sign_in: false,
     }
 }
 
@@ -172,6 +176,15 @@ pub async fn spawn_app_serving(
 ) -> TestApp {
     let database = fresh_database().await;
     let pool = db::pool(options(&database)).await.expect("pool");
+    spawn_app_on(pool, configure, limits).await
+}
+
+/// The application over `pool`, a database of a server the test chose (its own cluster, say).
+pub async fn spawn_app_on(
+    pool: PgPool,
+    configure: impl FnOnce(&mut Config),
+    limits: aqm::app::ServeLimits,
+) -> TestApp {
     let mut config = test_config(&criteria_dir());
     configure(&mut config);
     let catalogue = startup::load_criteria(&config).expect("criteria");

@@ -44,7 +44,7 @@ fn message(n: usize) -> Message {
 }
 
 /// Polls `check` until it holds, failing the test after `limit`.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -65,7 +65,7 @@ async fn count(pool: &PgPool, status: &str) -> i64 {
 }
 
 /// A port on which nothing listens (it was free a moment ago).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -141,7 +141,7 @@ impl Drop for SmtpSink {
 
 /// The first interpreter that can import aiosmtpd: `python3` on PATH may be a separate install
 /// (pyenv, a virtualenv) that lacks Debian's python3-aiosmtpd.
-fn python_with_aiosmtpd() -> &'static str {
+pub(crate) fn python_with_aiosmtpd() -> &'static str {
     ["python3", "/usr/bin/python3"]
         .into_iter()
         .find(|python| {
@@ -155,7 +155,7 @@ fn python_with_aiosmtpd() -> &'static str {
         .expect("aiosmtpd is needed: apt-get install python3-aiosmtpd")
 }
 
-fn message_id(path: &Path) -> String {
+pub(crate) fn message_id(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .take_while(|line| !line.is_empty())

@@ -13,6 +13,7 @@ mod counted;
 mod embedded;
 mod evidence;
 mod export;
+mod faults;
 mod handbook;
 mod helpers;
 mod isolation;
