@@ -33,6 +33,9 @@ pub const APP_ROLE: &str = "aqm_app";
 /// The role of the web process's work outside a tenant (see the security migration).
 pub const SYSTEM_ROLE: &str = "aqm_system";
 
+/// What an owner's session says to pass the tables' forced row-level security.
+pub const MAINTENANCE_ON: &str = "SET aqm.maintenance = 'on'";
+
 /// The two ways into the database.
 ///
 /// - `tenant_tx`: a transaction as `aqm_app` with the tenant set, so row-level security shows only
@@ -219,8 +222,12 @@ async fn database_exists(admin: &mut PgConnection, name: &str) -> anyhow::Result
     )
 }
 
-/// A pool with time limits, so a stuck query or an abandoned transaction cannot hold a connection
-/// for ever.
+/// The login role's pool (the tables' owner: migrations, the command line, the demo data), with
+/// time limits, so a stuck query or an abandoned transaction cannot hold a connection for ever.
+///
+/// Its connections say they do maintenance: row-level security is forced on the tenant tables, and
+/// the owner's policy lets only such sessions through (see the force_rls migration). The pools of
+/// [`Db`] copy the connection settings, not this, so requests never carry it.
 pub async fn pool(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     let options = options.options([
         ("statement_timeout", "30s"),
@@ -229,6 +236,12 @@ pub async fn pool(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(MAINTENANCE_ON).await?;
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
         .context("cannot connect to PostgreSQL")

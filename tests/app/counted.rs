@@ -57,10 +57,18 @@ async fn the_catalogue_shows_no_role_or_object_that_bypasses_the_walls() {
     if !views.is_empty() {
         failures.push(format!("views without security_invoker: {views:?}"));
     }
-    // Every table with a tenant column has row-level security, and a policy for the web role.
-    let tables: Vec<(String, bool, i64)> = sqlx::query_as(
-        "SELECT c.relname::text, c.relrowsecurity,
-                (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
+    // Every table with a tenant column has row-level security, forced so that it holds the
+    // tables' owner too, a policy for the web role, and the owner's two maintenance policies (one
+    // lets its own commands through on a PostgreSQL where it is no superuser, the other holds back
+    // its other sessions).
+    let tables: Vec<(String, bool, bool, i64, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid
+                  AND p.polroles && ARRAY(SELECT oid FROM pg_roles WHERE rolname IN ('aqm_app', 'aqm_system'))),
+                (SELECT count(*) = 2 FROM pg_policy p WHERE p.polrelid = c.oid
+                  AND p.polroles = ARRAY[c.relowner]
+                  AND ((p.polname = 'maintenance' AND p.polpermissive)
+                    OR (p.polname = 'maintenance_only' AND NOT p.polpermissive)))
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public' AND c.relkind = 'r'
            AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)",
@@ -68,11 +76,12 @@ async fn the_catalogue_shows_no_role_or_object_that_bypasses_the_walls() {
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    for (table, rls, policies) in &tables {
-        checks += 1;
-        if !rls || *policies == 0 {
+    for (table, rls, forced, policies, maintenance) in &tables {
+        checks += 4;
+        if !rls || !forced || *policies == 0 || !maintenance {
             failures.push(format!(
-                "{table}: row-level security {rls}, {policies} policies"
+                "{table}: row-level security {rls}, forced {forced}, {policies} policies of the \
+                 web roles, owner's maintenance policies {maintenance}"
             ));
         }
     }
@@ -82,6 +91,95 @@ async fn the_catalogue_shows_no_role_or_object_that_bypasses_the_walls() {
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// On a managed PostgreSQL the login that owns the tables is no superuser, and forced row-level
+/// security holds it too: the migrations, the demo data and the application work through its own
+/// pool (whose sessions say they do maintenance), while a plain session of the same login, as an
+/// operator's psql would be, sees no tenant row and can add none.
+#[tokio::test]
+async fn an_owner_that_is_no_superuser_sees_tenant_rows_only_in_maintenance() {
+    let database = fresh_database().await;
+    let owner = format!("aqm_owner_{}", Uuid::new_v4().simple());
+    let mut admin: sqlx::PgConnection = sqlx::Connection::connect_with(&options(&database))
+        .await
+        .unwrap();
+    for statement in [
+        // What a managed service's administrator login has: it may create roles, nothing more.
+        format!("CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE"),
+        format!("ALTER DATABASE {database} OWNER TO {owner}"),
+        format!("ALTER SCHEMA public OWNER TO {owner}"),
+    ] {
+        sqlx::Executor::execute(&mut admin, statement.as_str())
+            .await
+            .unwrap();
+    }
+    let as_owner = options(&database).username(&owner);
+    let pool = aqm::db::pool(as_owner.clone()).await.unwrap();
+    let app = spawn_app_on(pool.clone(), |_| {}, aqm::app::ServeLimits::default()).await;
+    let password = "demo-attendance-2026";
+    assert!(
+        aqm::admin::demo::seed(&pool, password).await.unwrap(),
+        "the demo data loads as the owner"
+    );
+    let mut lead = app.visitor();
+    assert_eq!(lead.sign_in("lead@aqm-demo.test", password).await.status, 303);
+    // The lead's handbook, through the web role: the demo rows are the tenant's own there.
+    let to_handbook = lead.get("/handbook").await;
+    let handbook = lead.get(to_handbook.location.as_deref().unwrap()).await;
+    assert_eq!(handbook.status, 200, "{}", handbook.body);
+    assert!(handbook.body.contains("Strand 1.1"), "{}", handbook.body);
+
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relrowsecurity ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut plain: sqlx::PgConnection = sqlx::Connection::connect_with(&as_owner).await.unwrap();
+    let mut seen_in_maintenance = 0i64;
+    for table in &tables {
+        let count = format!("SELECT count(*) FROM {table}");
+        let without: i64 = sqlx::query_scalar(&count)
+            .fetch_one(&mut plain)
+            .await
+            .unwrap();
+        assert_eq!(without, 0, "{table}: rows seen without maintenance");
+        let with: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
+        seen_in_maintenance += with;
+    }
+    assert!(seen_in_maintenance > 0, "the owner's pool sees the demo rows");
+    let refused = sqlx::query(
+        "INSERT INTO tenant (id, slug, name, nation) VALUES ($1, 'stray', 'Stray', 'england')",
+    )
+    .bind(Uuid::new_v4())
+    .execute(&mut plain)
+    .await;
+    let refusal = refused.expect_err("a session without maintenance adds a tenant");
+    assert!(
+        refusal.to_string().contains("row-level security"),
+        "{refusal}"
+    );
+    println!(
+        "security: owner without maintenance: {} tables read, 0 rows seen, insert refused",
+        tables.len()
+    );
+
+    // The role is the cluster's, not the database's: leave none behind.
+    drop(plain);
+    drop(admin);
+    app.db.close().await;
+    pool.close().await;
+    let mut admin: sqlx::PgConnection = sqlx::Connection::connect_with(&options("postgres"))
+        .await
+        .unwrap();
+    for statement in [
+        format!("DROP DATABASE {database} WITH (FORCE)"),
+        format!("DROP ROLE {owner}"),
+    ] {
+        let _ = sqlx::Executor::execute(&mut admin, statement.as_str()).await;
+    }
 }
 
 /// Two tenants' requests interleaved on the web role's pool, a third of them failing
