@@ -145,22 +145,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
 }
 
 /// The bytes of the form field `name` of a multipart form (the last, if it repeats), reading past
-/// the others; a body cut off or over its limit answers "too large".
+/// the others; a body over its limit answers "too large", one that cannot be read (a part header
+/// with a line break in it, a body cut off) "could not be read".
 pub async fn file_field(
     multipart: &mut axum::extract::Multipart,
     name: &str,
 ) -> Result<Option<axum::body::Bytes>, AppError> {
     let mut bytes = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::TooLarge)?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some(name) {
-            bytes = Some(field.bytes().await.map_err(|_| AppError::TooLarge)?);
+            bytes = Some(field.bytes().await.map_err(multipart_error)?);
         }
     }
     Ok(bytes)
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge
+    } else {
+        tracing::info!(error = %e, "unreadable upload");
+        AppError::BadRequest
+    }
 }
 
 #[cfg(test)]

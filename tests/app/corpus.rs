@@ -1,8 +1,10 @@
 //! The bad input corpus: every form on every page that each demo role reaches from its home page
 //! (and the public forms), each field in turn given script, SQL metacharacters, a NUL, a 1 MB
 //! string, bytes that are not UTF-8, bidirectional overrides and CRLF, the other fields as the
-//! page filled them in. The answer is never a server error, and afterwards no page shows the
-//! script unescaped. The forms are found by following the pages' own links, so a new form is
+//! page filled them in; upload forms are sent as the browser sends them, each text field given
+//! the same with an ordinary file attached, and each file input given each bad value as its name
+//! and content. The answer is never a server error, a form refused with 422 gives the typed text
+//! back, and afterwards no page shows the script unescaped. The forms are found by following the pages' own links, so a new form is
 //! covered the day it appears in a menu.
 
 use crate::helpers::*;
@@ -47,6 +49,8 @@ struct FormSpec {
     fields: Vec<(String, String)>,
     /// The fields a person types text into (text-like inputs and textareas).
     typed: BTreeSet<String>,
+    /// The file inputs of a multipart form.
+    files: Vec<String>,
 }
 
 fn decode(s: &str) -> String {
@@ -104,6 +108,7 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
         let mut multipart = attr(tag, "enctype").is_some_and(|e| e.contains("multipart"));
         let mut password = false;
         let mut typed = BTreeSet::new();
+        let mut files = Vec::new();
         for (input, _) in tags(body, "input") {
             let Some(name) = attr(input, "name") else {
                 continue;
@@ -111,7 +116,10 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
             let kind = attr(input, "type").unwrap_or_else(|| "text".into());
             let value = attr(input, "value").unwrap_or_default();
             match kind.as_str() {
-                "file" => multipart = true,
+                "file" => {
+                    multipart = true;
+                    files.push(name);
+                }
                 "password" => {
                     password = true;
                     fields.push((name, value));
@@ -177,6 +185,7 @@ fn forms(page: &str, html: &str) -> Vec<FormSpec> {
             password,
             fields,
             typed,
+            files,
         });
     }
     out
@@ -245,6 +254,49 @@ fn encode(fields: &[(String, String)], target: usize, bad: &Bad, csrf: &str) -> 
         body.push_str(&r);
     }
     body
+}
+
+/// A file the upload forms take: a plain text file, which every one of them accepts or refuses
+/// with a message of its own.
+const ORDINARY_FILE: (&str, &[u8]) = ("notes.txt", b"Attendance notes for the spring term.\n");
+
+/// `fields` and `files` as multipart/form-data, field `target` (counted over the fields, then the
+/// files) given `bad`. A file given a bad value gets it both as its name and as its content.
+fn multipart(
+    fields: &[(String, String)],
+    files: &[String],
+    target: usize,
+    bad: &Bad,
+    csrf: &str,
+) -> reqwest::multipart::Form {
+    use reqwest::multipart::{Form, Part};
+    let bad_bytes = || match bad {
+        Bad::Text(t) => t.clone().into_bytes(),
+        Bad::NotUtf8 => vec![0xFF, 0xFE, b'a', b'b', b'c', 0xC0, 0xAF],
+    };
+    let mut form = Form::new();
+    for (i, (name, value)) in fields.iter().enumerate() {
+        form = if name == "csrf_token" {
+            form.text(name.clone(), csrf.to_string())
+        } else if i == target {
+            form.part(name.clone(), Part::bytes(bad_bytes()))
+        } else {
+            form.text(name.clone(), value.clone())
+        };
+    }
+    for (i, name) in files.iter().enumerate() {
+        let part = if fields.len() + i == target {
+            let file_name = match bad {
+                Bad::Text(t) => format!("{}.txt", &t[..t.len().min(200)]),
+                Bad::NotUtf8 => "not\u{FFFD}utf8.txt".to_string(),
+            };
+            Part::bytes(bad_bytes()).file_name(file_name)
+        } else {
+            Part::bytes(ORDINARY_FILE.1).file_name(ORDINARY_FILE.0)
+        };
+        form = form.part(name.clone(), part);
+    }
+    form
 }
 
 /// The pages `v` reaches from `start` by links, at most `limit`, and the forms on them.
@@ -331,15 +383,19 @@ async fn attack(
         if !done.insert(key.clone()) {
             continue;
         }
-        // Files are the upload tests' work; changing the signed-in person's own password or
-        // signing out would end the crawl, not test a field.
-        if f.multipart || (signed_in && f.password) || f.action.contains("/sign-out") {
+        // Changing the signed-in person's own password or signing out would end the crawl, not
+        // test a field.
+        if (signed_in && f.password) || f.action.contains("/sign-out") {
             report.skipped.push(key);
             continue;
         }
         report.forms += 1;
-        for target in 0..f.fields.len() {
-            if f.fields[target].0 == "csrf_token" {
+        for target in 0..f.fields.len() + f.files.len() {
+            let name = match f.fields.get(target) {
+                Some((name, _)) => name.clone(),
+                None => f.files[target - f.fields.len()].clone(),
+            };
+            if name == "csrf_token" {
                 continue;
             }
             report.fields += 1;
@@ -351,41 +407,41 @@ async fn attack(
                     v.sign_in(&email, &password).await;
                     v.get(&page).await;
                 }
-                let body = encode(&f.fields, target, &bad, &v.csrf());
-                let answer = if f.get {
+                let answer = if f.multipart {
+                    let form = multipart(&f.fields, &f.files, target, &bad, &v.csrf());
+                    v.post_multipart(&f.action, form).await
+                } else if f.get {
+                    let body = encode(&f.fields, target, &bad, &v.csrf());
                     let sep = if f.action.contains('?') { '&' } else { '?' };
                     v.get(&format!("{}{sep}{body}", f.action)).await
                 } else {
+                    let body = encode(&f.fields, target, &bad, &v.csrf());
                     v.post_encoded(&f.action, body).await
                 };
                 report.sent += 1;
                 *report.by_status.entry(answer.status).or_default() += 1;
                 assert!(
                     answer.status < 500,
-                    "{key}: field {} given {what}: {} {}",
-                    f.fields[target].0,
+                    "{key}: field {name} given {what}: {} {}",
                     answer.status,
                     &answer.body[..answer.body.len().min(400)]
                 );
                 assert!(
                     !answer.body.contains(SCRIPT),
-                    "{key}: field {} given {what}: the script came back unescaped",
-                    f.fields[target].0
+                    "{key}: field {name} given {what}: the script came back unescaped"
                 );
                 // A refusal gives back what the person typed, so nothing typed is lost.
                 if let Bad::Text(text) = &bad
                     && what == "script"
                     && !f.get
                     && answer.status == 422
-                    && f.typed.contains(&f.fields[target].0)
+                    && f.typed.contains(&name)
                 {
                     report.refused_typed += 1;
                     if answer.body.contains(&html_escape(text)) {
                         report.kept += 1;
                     } else {
-                        report
-                            .not_kept
-                            .push(format!("{key}: {}", f.fields[target].0));
+                        report.not_kept.push(format!("{key}: {name}"));
                     }
                 }
             }
@@ -446,6 +502,13 @@ async fn every_form_field_takes_bad_input_without_a_server_error_or_unescaped_sc
         report.not_kept
     );
     assert!(report.forms >= 20, "too few forms found: {}", report.forms);
+    // Nothing typed is lost: a refused form gives the person's text back to them.
+    assert!(report.refused_typed > 0, "no typed text was refused");
+    assert!(
+        report.not_kept.is_empty(),
+        "refused text not given back: {:?}",
+        report.not_kept
+    );
     // The corpus reached the handlers, not only the CSRF check.
     let refused_by_csrf = report.by_status.get(&403).copied().unwrap_or(0);
     assert!(

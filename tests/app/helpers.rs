@@ -554,6 +554,12 @@ impl Visitor {
         for (k, v) in extra {
             form = form.text(k.to_string(), v.to_string());
         }
+        self.post_multipart(path, form).await
+    }
+
+    /// Posts `form` as multipart/form-data, as a page's upload form would (the caller adds the
+    /// CSRF field).
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
         let resp = self
             .client
             .post(format!("{}{path}", self.address))
