@@ -294,6 +294,8 @@ pub fn routes(upload_limit: usize) -> Vec<Route> {
         get_("/operator/tenants", admin::tenants::get_tenants),
         post_("/operator/tenants", admin::tenants::post_tenant),
         get_("/operator/mail", admin::mail_page::get_mail),
+        post_("/operator/mail/retry", admin::mail_page::post_retry_all),
+        post_("/operator/mail/{id}/retry", admin::mail_page::post_retry),
     ]
 }
 

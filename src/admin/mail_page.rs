@@ -1,13 +1,19 @@
 //! The platform operator's mail page: email the service could not deliver (given up, or still
 //! being retried), and mail written to files when no SMTP server is configured.
 
+use crate::audit;
 use crate::auth::Operator;
 use crate::dates::{self, uk_time_sql};
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::mail::{self, WrittenMail};
+use crate::web::{Path, redirect_with_flash};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::response::Response;
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
 
 /// The most undelivered messages listed; the counts above the table cover them all.
 const UNDELIVERED_SHOWN: i64 = 200;
@@ -30,6 +36,7 @@ pub struct MailPage {
 /// One message not delivered (yet).
 #[derive(sqlx::FromRow)]
 pub struct Undelivered {
+    id: Uuid,
     to_address: String,
     subject: String,
     status: String,
@@ -63,7 +70,7 @@ pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
     .await?;
     // Given up first (only the operator can do something about those), newest first.
     let undelivered: Vec<Undelivered> = sqlx::query_as(concat!(
-        "SELECT to_address, subject, status, attempts, coalesce(last_error, '') AS last_error, ",
+        "SELECT id, to_address, subject, status, attempts, coalesce(last_error, '') AS last_error, ",
         uk_time_sql!("created_at"),
         " AS queued, ",
         uk_time_sql!("next_attempt_at"),
@@ -88,4 +95,83 @@ pub async fn get_mail(op: Operator) -> Result<MailPage, AppError> {
         undelivered,
         mails,
     })
+}
+
+/// Tries a given-up message again from its first attempt (once the SMTP settings are mended, say).
+/// A message that is no longer given up is left as it is.
+pub async fn post_retry(op: Operator, Path(id): Path<Uuid>) -> Result<Response, AppError> {
+    let mut tx = op.state.db.system().begin().await?;
+    let retried = retry(&mut tx, &op, Some(id)).await?;
+    if retried == 0 {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            return Err(AppError::NotFound);
+        }
+    }
+    tx.commit().await?;
+    let flash = if retried == 0 {
+        "mail-not-given-up"
+    } else {
+        "mail-retried"
+    };
+    Ok(redirect_with_flash(&op.state, "/operator/mail", flash))
+}
+
+/// Tries every given-up message again.
+pub async fn post_retry_all(op: Operator) -> Result<Response, AppError> {
+    let mut tx = op.state.db.system().begin().await?;
+    retry(&mut tx, &op, None).await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &op.state,
+        "/operator/mail",
+        "mail-retried-all",
+    ))
+}
+
+/// A message put back in the queue.
+#[derive(sqlx::FromRow)]
+struct Retried {
+    id: Uuid,
+    tenant_id: Option<Uuid>,
+    to_address: String,
+    subject: String,
+    last_error: Option<String>,
+}
+
+/// Puts message `id` (or every one) back in the queue if it was given up, with an audit event
+/// for each; returns how many.
+async fn retry(conn: &mut PgConnection, op: &Operator, id: Option<Uuid>) -> Result<u64, AppError> {
+    let retried: Vec<Retried> = sqlx::query_as(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), \
+                locked_until = NULL \
+         WHERE status = 'dead' AND ($1::uuid IS NULL OR id = $1) \
+         RETURNING id, tenant_id, to_address, subject, last_error",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for Retried {
+        id,
+        tenant_id: tenant,
+        to_address: to,
+        subject,
+        last_error,
+    } in &retried
+    {
+        audit::record(
+            conn,
+            &audit::Event::new("mail.retried")
+                .tenant(*tenant)
+                .actor(Some(op.user.id), &op.user.email)
+                .subject("outbox", id)
+                .before(json!({"status": "given up", "last_error": last_error}))
+                .after(json!({"to": to, "subject": subject})),
+        )
+        .await?;
+    }
+    Ok(retried.len() as u64)
 }

@@ -237,6 +237,15 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "deactivated" => "The account has been deactivated and its sessions ended.",
         "role-changed" => "The role has been changed.",
         "tenant-added" => "The authority has been added.",
+        "mail-retried" => {
+            "The message will be sent again within a minute, its attempts counted from the first."
+        }
+        "mail-retried-all" => {
+            "Every given-up message will be sent again within a minute, its attempts counted from the first."
+        }
+        "mail-not-given-up" => {
+            "That message is no longer given up: it has been sent, or is being tried again."
+        }
         "schools-imported" => "The schools file has been imported.",
         "enrolled" => "The school is enrolled and its handbook is open.",
         "closure-day-added" => "The closure day has been added.",

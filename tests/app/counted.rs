@@ -123,7 +123,10 @@ async fn an_owner_that_is_no_superuser_sees_tenant_rows_only_in_maintenance() {
         "the demo data loads as the owner"
     );
     let mut lead = app.visitor();
-    assert_eq!(lead.sign_in("lead@aqm-demo.test", password).await.status, 303);
+    assert_eq!(
+        lead.sign_in("lead@aqm-demo.test", password).await.status,
+        303
+    );
     // The lead's handbook, through the web role: the demo rows are the tenant's own there.
     let to_handbook = lead.get("/handbook").await;
     let handbook = lead.get(to_handbook.location.as_deref().unwrap()).await;
@@ -149,7 +152,10 @@ async fn an_owner_that_is_no_superuser_sees_tenant_rows_only_in_maintenance() {
         let with: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
         seen_in_maintenance += with;
     }
-    assert!(seen_in_maintenance > 0, "the owner's pool sees the demo rows");
+    assert!(
+        seen_in_maintenance > 0,
+        "the owner's pool sees the demo rows"
+    );
     let refused = sqlx::query(
         "INSERT INTO tenant (id, slug, name, nation) VALUES ($1, 'stray', 'Stray', 'england')",
     )

@@ -566,3 +566,100 @@ async fn smtp_failing_then_down_for_30_seconds_delivers_every_message_once() {
     assert!(page.body.contains("2 given up"), "{}", page.body);
     assert!(page.body.contains("Given up"));
 }
+
+/// Mail given up while the SMTP server was down is put back by the operator from the Mail page,
+/// one message or all at once, and is delivered once the server is back; each retry is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_tries_given_up_mail_again_from_the_mail_page() {
+    let sink = FlakySmtp::start(1_000_000);
+    let url = sink.url();
+    let app = spawn_app_with(|c| {
+        c.smtp_url = Some(Secret::new(url));
+        c.mail_attempts = 1;
+        c.mail_first_retry_secs = 0.2;
+        c.mail_longest_retry_secs = 1.0;
+    })
+    .await;
+    let operator = app
+        .add_user(None, Role::PlatformOperator, None, "op@example.org")
+        .await;
+    let mut op = app.signed_in(&operator).await;
+    tokio::task::block_in_place(|| sink.down());
+    let first = queue(&app, "lead1@school.example", "Reminder one").await;
+    let others = [
+        queue(&app, "lead2@school.example", "Reminder two").await,
+        queue(&app, "lead3@school.example", "Reminder three").await,
+    ];
+    let dead = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE status = 'dead'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    eventually(
+        "all three are given up",
+        Duration::from_secs(30),
+        || async { dead().await == 3 },
+    )
+    .await;
+    tokio::task::block_in_place(|| sink.up());
+
+    let page = op.get("/operator/mail").await;
+    assert!(page.body.contains("Try all 3 given-up messages again"));
+    let button = format!("action=\"/operator/mail/{first}/retry\"");
+    assert!(page.body.contains(&button), "{}", page.body);
+    let answer = op.post(&format!("/operator/mail/{first}/retry"), &[]).await;
+    assert_eq!(answer.status, 303);
+    let page = op.get("/operator/mail").await;
+    assert!(page.body.contains("will be sent again"), "{}", page.body);
+    let status = |id: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT status FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    eventually(
+        "the first is delivered",
+        Duration::from_secs(30),
+        || async { status(first).await == "sent" },
+    )
+    .await;
+    assert_eq!(dead().await, 2, "only the chosen message was tried again");
+    // Tried again once it is no longer given up: nothing changes, and the page says why.
+    op.post(&format!("/operator/mail/{first}/retry"), &[]).await;
+    let page = op.get("/operator/mail").await;
+    assert!(page.body.contains("no longer given up"), "{}", page.body);
+
+    assert_eq!(op.post("/operator/mail/retry", &[]).await.status, 303);
+    for id in others {
+        eventually(
+            "the others are delivered",
+            Duration::from_secs(30),
+            || async { status(id).await == "sent" },
+        )
+        .await;
+    }
+    let received = sink.received();
+    assert_eq!(received.len(), 3, "{received:?}");
+    assert!(received.values().all(|n| *n == 1), "{received:?}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_event WHERE action = 'mail.retried' AND actor_id = $1",
+    )
+    .bind(operator.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+    // Not a message: 404.
+    let missing = op
+        .post(
+            &format!("/operator/mail/{}/retry", uuid::Uuid::new_v4()),
+            &[],
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+}

@@ -45,6 +45,8 @@ struct World {
     practice_with_head: Uuid,
     /// The document shared with the published practice.
     practice_doc: Uuid,
+    /// A message to a person of tenant B that the mail worker gave up.
+    mail_given_up: Uuid,
 }
 
 impl World {
@@ -74,6 +76,7 @@ impl World {
             practice_offered: Uuid::nil(),
             practice_with_head: Uuid::nil(),
             practice_doc: Uuid::nil(),
+            mail_given_up: Uuid::nil(),
         }
     }
 }
@@ -271,7 +274,18 @@ async fn world(app: &TestApp) -> World {
     .unwrap();
     let practice_offered = practice(app, a, a1, handbook_a1, "1.2", lead_a1, "offered").await;
     let practice_with_head = practice(app, a, a1, handbook_a1, "1.3", lead_a1, "with_head").await;
+    let mail_given_up = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, body_html, status, attempts, last_error)
+         VALUES ($1, $2, 'lead-b1@example.org', 'Your handbook', 'Text', '<p>Text</p>', 'dead', 8, '550 no such mailbox')",
+    )
+    .bind(mail_given_up)
+    .bind(b)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     World {
+        mail_given_up,
         practice_doc,
         practice_published,
         practice_offered,
@@ -366,6 +380,23 @@ fn cases(w: &World) -> Vec<Case> {
             Some("operator"),
             vec![],
             vec!["admin_a", "officer_a", "lead_a1"],
+        ),
+        // The operator's mail spans tenants; no one else may put a message back in the queue.
+        Case::new(
+            "POST",
+            "/operator/mail/{id}/retry",
+            format!("/operator/mail/{}/retry", w.mail_given_up),
+            Some("operator"),
+            vec![],
+            vec!["admin_a", "admin_b", "officer_a", "lead_a1"],
+        ),
+        Case::new(
+            "POST",
+            "/operator/mail/retry",
+            "/operator/mail/retry".into(),
+            Some("operator"),
+            vec![],
+            vec!["admin_b", "officer_a", "head_a1"],
         ),
         Case::new(
             "GET",
