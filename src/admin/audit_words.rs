@@ -157,6 +157,11 @@ pub fn sentence(f: &Facts, names: &Names) -> String {
                 .unwrap_or("(no name)")
         ),
         "demo.created" => format!("{who} created the demo authority"),
+        "mail.retried" => format!(
+            "{who} tried again the given-up email {} to {}",
+            field(f, "subject").map_or_else(|| "(no subject)".to_string(), |s| format!("“{s}”")),
+            field(f, "to").unwrap_or("its recipient")
+        ),
         "school.added" => format!("{who} added the school {}", school()),
         "school.updated" => format!("{who} updated the school {}", school()),
         "schools.imported" => format!("{who} imported schools from a file"),
