@@ -287,6 +287,16 @@ async fn sign_in_invitation_reset_and_every_roles_pages_have_no_accessibility_vi
     )
     .await;
 
+    // A message given up, so the operator's Mail page shows its table and "Try again" buttons.
+    sqlx::query(
+        "INSERT INTO outbox (id, to_address, subject, body_text, body_html, status, attempts, last_error)
+         VALUES ($1, 'a.person.with.a.long.address@primary-school.example.org', 'Your invitation to the Attendance Quality Mark', 'Text', '<p>Text</p>', 'dead', 8, '550 5.1.1 <a.person.with.a.long.address@primary-school.example.org>: Recipient address rejected: User unknown in virtual mailbox table')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
     // Each role, through the real sign-in form, on each of its pages.
     let nobody = format!("/assessments/{}", uuid::Uuid::new_v4());
     let roles: [(Role, &[&str]); 6] = [
