@@ -123,13 +123,15 @@ pub async fn post_retry(op: Operator, Path(id): Path<Uuid>) -> Result<Response, 
 /// Tries every given-up message again.
 pub async fn post_retry_all(op: Operator) -> Result<Response, AppError> {
     let mut tx = op.state.db.system().begin().await?;
-    retry(&mut tx, &op, None).await?;
+    let retried = retry(&mut tx, &op, None).await?;
     tx.commit().await?;
-    Ok(redirect_with_flash(
-        &op.state,
-        "/operator/mail",
-        "mail-retried-all",
-    ))
+    // Another operator may have tried them all a moment ago.
+    let flash = if retried == 0 {
+        "mail-none-given-up"
+    } else {
+        "mail-retried-all"
+    };
+    Ok(redirect_with_flash(&op.state, "/operator/mail", flash))
 }
 
 /// A message put back in the queue.

@@ -243,6 +243,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "mail-retried-all" => {
             "Every given-up message will be sent again within a minute, its attempts counted from the first."
         }
+        "mail-none-given-up" => "No message is given up now: there was nothing to try again.",
         "mail-not-given-up" => {
             "That message is no longer given up: it has been sent, or is being tried again."
         }

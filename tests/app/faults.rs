@@ -654,6 +654,10 @@ async fn the_operator_tries_given_up_mail_again_from_the_mail_page() {
     .await
     .unwrap();
     assert_eq!(audited, 3);
+    let again = op.post("/operator/mail/retry", &[]).await;
+    assert_eq!(again.status, 303);
+    let page = op.get("/operator/mail").await;
+    assert!(page.body.contains("nothing to try again"), "{}", page.body);
     // Not a message: 404.
     let missing = op
         .post(
