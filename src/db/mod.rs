@@ -34,7 +34,7 @@ pub const APP_ROLE: &str = "aqm_app";
 pub const SYSTEM_ROLE: &str = "aqm_system";
 
 /// What an owner's session says to pass the tables' forced row-level security.
-pub const MAINTENANCE_ON: &str = "SET aqm.maintenance = 'on'";
+const MAINTENANCE_ON: &str = "SET aqm.maintenance = 'on'";
 
 /// The two ways into the database.
 ///

@@ -6,7 +6,10 @@
 use crate::embedded::{aqm, free_port, spawn_server, stop};
 use crate::handbook::world;
 use crate::helpers::*;
-use crate::mail::{eventually, free_port as free_smtp_port, message_id, python_with_aiosmtpd};
+use crate::mail::{
+    count as outbox_count, eventually, free_port as free_smtp_port, message_id,
+    python_with_aiosmtpd,
+};
 use aqm::auth::Role;
 use aqm::config::Secret;
 use std::collections::{HashMap, HashSet};
@@ -408,6 +411,19 @@ impl Drop for FlakySmtp {
     }
 }
 
+/// The application sending mail to `sink`, `attempts` times at most, waiting 0.2 s after the
+/// first failure and doubling up to `longest_wait` seconds.
+async fn app_mailing_to(sink: &FlakySmtp, attempts: u16, longest_wait: f64) -> TestApp {
+    let url = sink.url();
+    spawn_app_with(|c| {
+        c.smtp_url = Some(Secret::new(url));
+        c.mail_attempts = attempts;
+        c.mail_first_retry_secs = 0.2;
+        c.mail_longest_retry_secs = longest_wait;
+    })
+    .await
+}
+
 async fn queue(app: &TestApp, to: &str, subject: &str) -> uuid::Uuid {
     let mut tx = app.pool.begin().await.unwrap();
     let message = aqm::mail::Message {
@@ -429,15 +445,8 @@ async fn queue(app: &TestApp, to: &str, subject: &str) -> uuid::Uuid {
 async fn smtp_failing_then_down_for_30_seconds_delivers_every_message_once() {
     const ATTEMPTS: i32 = 25;
     let sink = FlakySmtp::start(5);
-    let url = sink.url();
     // Waits from 0.2 s doubling to 2 s: 25 attempts span about 45 s, longer than the outage.
-    let app = spawn_app_with(|c| {
-        c.smtp_url = Some(Secret::new(url));
-        c.mail_attempts = ATTEMPTS as u16;
-        c.mail_first_retry_secs = 0.2;
-        c.mail_longest_retry_secs = 2.0;
-    })
-    .await;
+    let app = app_mailing_to(&sink, ATTEMPTS as u16, 2.0).await;
     let operator = app
         .add_user(None, Role::PlatformOperator, None, "op@example.org")
         .await;
@@ -457,12 +466,7 @@ async fn smtp_failing_then_down_for_30_seconds_delivers_every_message_once() {
             .await,
         );
     }
-    let sent = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE status = 'sent'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
+    let sent = || outbox_count(&app.pool, "sent");
     eventually("half are sent", Duration::from_secs(60), || async {
         sent().await >= 75
     })
@@ -505,13 +509,7 @@ async fn smtp_failing_then_down_for_30_seconds_delivers_every_message_once() {
     eventually(
         "both undeliverable messages are given up",
         Duration::from_secs(90),
-        || async {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE status = 'dead'")
-                .fetch_one(&app.pool)
-                .await
-                .unwrap()
-                == 2
-        },
+        || async { outbox_count(&app.pool, "dead").await == 2 },
     )
     .await;
 
@@ -572,14 +570,7 @@ async fn smtp_failing_then_down_for_30_seconds_delivers_every_message_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_operator_tries_given_up_mail_again_from_the_mail_page() {
     let sink = FlakySmtp::start(1_000_000);
-    let url = sink.url();
-    let app = spawn_app_with(|c| {
-        c.smtp_url = Some(Secret::new(url));
-        c.mail_attempts = 1;
-        c.mail_first_retry_secs = 0.2;
-        c.mail_longest_retry_secs = 1.0;
-    })
-    .await;
+    let app = app_mailing_to(&sink, 1, 1.0).await;
     let operator = app
         .add_user(None, Role::PlatformOperator, None, "op@example.org")
         .await;
@@ -590,12 +581,7 @@ async fn the_operator_tries_given_up_mail_again_from_the_mail_page() {
         queue(&app, "lead2@school.example", "Reminder two").await,
         queue(&app, "lead3@school.example", "Reminder three").await,
     ];
-    let dead = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE status = 'dead'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
+    let dead = || outbox_count(&app.pool, "dead");
     eventually(
         "all three are given up",
         Duration::from_secs(30),

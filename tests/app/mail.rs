@@ -56,7 +56,8 @@ where
     }
 }
 
-async fn count(pool: &PgPool, status: &str) -> i64 {
+/// How many messages of the outbox have `status`.
+pub(crate) async fn count(pool: &PgPool, status: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = $1")
         .bind(status)
         .fetch_one(pool)
