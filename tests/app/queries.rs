@@ -36,6 +36,23 @@ impl Visit for IdVisitor {
     }
 }
 
+/// The first words of a statement, as sqlx's statement event gives them.
+struct SummaryVisitor(String);
+
+impl Visit for SummaryVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "summary" {
+            self.0 = value.to_string();
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = format!("{value:?}").trim_matches('"').to_string();
+        }
+    }
+}
+
 struct Counter;
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
@@ -52,6 +69,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if !event.metadata().target().starts_with("sqlx::query") {
+            return;
+        }
+        // A pool opening a connection for the request takes its role first: that depends on
+        // when the previous request's connection came back to the pool, not on the page.
+        let mut summary = SummaryVisitor(String::new());
+        event.record(&mut summary);
+        if summary.0.starts_with("SET ROLE") || summary.0.starts_with("SET aqm.") {
             return;
         }
         let Some(scope) = ctx.event_scope(event) else {
